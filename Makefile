@@ -1,0 +1,46 @@
+# The course's commands. Each target creates .venv if it is missing and re-installs when
+# requirements.txt or pyproject.toml changed, so every command works on a fresh clone.
+PYTHON ?= python3
+VENV := .venv
+BIN := $(VENV)/bin
+STAMP := $(VENV)/.installed
+NBVAL_COPIES := build/nbval
+
+# Use the project's own python3 kernel even where a user-wide kernelspec of that name exists.
+export JUPYTER_PREFER_ENV_PATH := 1
+
+.PHONY: env course test lab lint notebooks student bench clean help
+
+help:
+	@echo "make course     run every notebook in order into runs/<timestamp>/ (the main job)"
+	@echo "make test       unit tests, papermill quick runs and nbval checks of the notebooks"
+	@echo "make lab        JupyterLab on notebooks/ in the project environment"
+	@echo "make lint       ruff on the package, tests and notebooks"
+	@echo "make notebooks  re-execute the committed notebooks in place with their defaults"
+
+$(STAMP): requirements.txt pyproject.toml
+	@test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m pip install --disable-pip-version-check -r requirements.txt -e .
+	@touch $(STAMP)
+
+env: $(STAMP)
+
+course: $(STAMP)
+	$(BIN)/fmnist-course run $(ARGS)
+
+test: $(STAMP)
+	$(BIN)/python tests/nbval_copies.py $(NBVAL_COPIES)
+	$(BIN)/python -m pytest tests $(NBVAL_COPIES) --nbval-lax --nbval-current-env \
+		--nbval-sanitize-with tests/nbval_sanitize.cfg $(ARGS)
+
+lab: $(STAMP)
+	$(BIN)/jupyter lab notebooks/
+
+lint: $(STAMP)
+	$(BIN)/ruff check .
+
+notebooks: $(STAMP)
+	$(BIN)/fmnist-course refresh $(ARGS)
+
+clean:
+	rm -rf build .pytest_cache .ruff_cache

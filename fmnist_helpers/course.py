@@ -1,0 +1,86 @@
+"""``fmnist-course``: the command line that runs the course (``make course`` calls it)."""
+
+from __future__ import annotations
+
+import argparse
+import os
+import sys
+from collections.abc import Sequence
+from typing import Any
+
+import pandas as pd
+
+from .data import DataCorruptError, DataMissingError
+from .refresh import refresh_notebooks
+from .runner import PRESETS, CourseError, list_notebooks, parse_value, results_table, run_course
+
+
+def _overrides(pairs: Sequence[Sequence[str]] | None) -> dict[str, Any]:
+    return {name: parse_value(value) for name, value in (pairs or [])}
+
+
+def build_parser() -> argparse.ArgumentParser:
+    """The argument parser for ``fmnist-course``."""
+    parser = argparse.ArgumentParser(prog="fmnist-course", description=__doc__)
+    commands = parser.add_subparsers(dest="command", required=True)
+
+    run = commands.add_parser("run", help="execute the notebooks in order into runs/<timestamp>/")
+    run.add_argument("--preset", choices=sorted(PRESETS), default="full",
+                     help="quick: a smoke test in a few minutes; full: each notebook's defaults")
+    run.add_argument("--only", default="", help="notebooks by number or name, e.g. 04,05")
+    run.add_argument("-p", "--parameter", nargs=2, action="append", metavar=("NAME", "VALUE"),
+                     help="override a parameter in every notebook that declares it")
+    run.add_argument("--data-root", default=None,
+                     help="folder that holds FashionMNIST/raw/ (default: $FMNIST_DATA or ./data)")
+    run.add_argument("--keep-going", action="store_true",
+                     help="run the remaining notebooks after one fails (default: stop)")
+    run.add_argument("--no-progress", action="store_true", help="no progress bar")
+
+    commands.add_parser("list", help="the notebooks with their parameters and defaults")
+
+    refresh = commands.add_parser("refresh", help="re-execute the committed notebooks in place")
+    refresh.add_argument("--only", default="", help="notebooks by number or name, e.g. 04,05")
+    return parser
+
+
+def _cmd_run(args: argparse.Namespace) -> int:
+    run_dir, results = run_course(only=args.only, preset=args.preset,
+                                  overrides=_overrides(args.parameter), data_root=args.data_root,
+                                  keep_going=args.keep_going, show_progress=not args.no_progress)
+    with pd.option_context("display.max_colwidth", 100, "display.width", 160):
+        print(results_table(results).to_string(index=False))
+    print(f"\nexecuted notebooks and report: {run_dir}/report.md")
+    failed = [r for r in results if r.status in ("failed", "interrupted")]
+    for r in failed:
+        print(f"FAILED: {r.notebook}.ipynb, {r.error}", file=sys.stderr)
+    if any(r.status == "interrupted" for r in results):
+        return 130
+    return 1 if failed else 0
+
+
+def _cmd_list(_: argparse.Namespace) -> int:
+    with pd.option_context("display.max_rows", None, "display.max_colwidth", 60,
+                           "display.width", 200):
+        print(list_notebooks().to_string(index=False))
+    return 0
+
+
+def _cmd_refresh(args: argparse.Namespace) -> int:
+    refresh_notebooks(args.only)
+    return 0
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """Entry point of ``fmnist-course``; returns the exit status."""
+    os.environ.setdefault("JUPYTER_PREFER_ENV_PATH", "1")  # the venv's python3 kernel
+    args = build_parser().parse_args(argv)
+    handlers = {"run": _cmd_run, "list": _cmd_list, "refresh": _cmd_refresh}
+    try:
+        return handlers[args.command](args)
+    except (CourseError, DataMissingError, DataCorruptError) as error:
+        print(f"fmnist-course: error: {error}", file=sys.stderr)
+        return 2
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,29 @@
+"""Counting correct predictions and collecting predictions over a whole loader."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+
+import torch
+from torch import nn
+
+
+def get_num_correct(preds: torch.Tensor, labels: torch.Tensor) -> int:
+    """Number of rows of ``preds`` (logits ``[N, C]``) whose argmax equals ``labels`` (``[N]``)."""
+    return preds.argmax(dim=1).eq(labels).sum().item()
+
+
+@torch.no_grad()
+def get_all_preds(
+    model: nn.Module,
+    loader: Iterable[tuple[torch.Tensor, torch.Tensor]],
+    device: torch.device | str | None = None,
+) -> torch.Tensor:
+    """Concatenate ``model``'s outputs for every batch of ``loader``, in loader order, on the CPU.
+
+    ``device`` defaults to the device of the model's parameters. Gradients are not tracked.
+    """
+    if device is None:
+        device = next(model.parameters()).device
+    outputs = [model(images.to(device)).cpu() for images, _ in loader]
+    return torch.cat(outputs, dim=0)

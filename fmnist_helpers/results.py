@@ -1,0 +1,84 @@
+"""Where a notebook writes its results, and the provenance stored with them."""
+
+from __future__ import annotations
+
+import json
+import os
+import platform
+import sys
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+import torch
+import torchvision
+
+from .data import REPO_ROOT
+
+OUTPUTS_ROOT = REPO_ROOT / "outputs"
+
+
+def resolve_out_dir(out_dir: str | os.PathLike[str] | None, notebook: str) -> Path:
+    """Return ``out_dir`` (created), or ``<repo>/outputs/<notebook>`` when it is ``None`` or ``""``."""
+    path = Path(out_dir) if out_dir not in (None, "") else OUTPUTS_ROOT / notebook
+    path.mkdir(parents=True, exist_ok=True)
+    return path.resolve()
+
+
+def _cpu_name() -> str:
+    try:
+        for line in Path("/proc/cpuinfo").read_text().splitlines():
+            if line.startswith("model name"):
+                return line.split(":", 1)[1].strip()
+    except OSError:
+        pass
+    return platform.processor() or platform.machine()
+
+
+def provenance(seed: int | None = None, parameters: dict[str, Any] | None = None) -> dict[str, Any]:
+    """What produced a result: date, platform, CPU/GPU, Python/torch/torchvision, seed, parameters."""
+    gpu = torch.cuda.get_device_name(0) if torch.cuda.is_available() else None
+    return {
+        "date": datetime.now(UTC).isoformat(timespec="seconds"),
+        "platform": platform.platform(),
+        "cpu": _cpu_name(),
+        "cpu_count": os.cpu_count(),
+        "gpu": gpu,
+        "python": sys.version.split()[0],
+        "torch": torch.__version__,
+        "torchvision": torchvision.__version__,
+        "seed": seed,
+        "parameters": parameters or {},
+    }
+
+
+def _jsonable(value: Any) -> Any:
+    if isinstance(value, dict):
+        return {str(k): _jsonable(v) for k, v in value.items()}
+    if isinstance(value, (list, tuple)):
+        return [_jsonable(v) for v in value]
+    if isinstance(value, torch.Tensor):
+        return value.tolist()
+    if isinstance(value, Path):
+        return str(value)
+    if hasattr(value, "item") and callable(value.item):  # numpy scalars
+        return value.item()
+    return value
+
+
+def save_metrics(
+    out_dir: str | os.PathLike[str],
+    metrics: dict[str, Any],
+    parameters: dict[str, Any] | None = None,
+    seed: int | None = None,
+) -> Path:
+    """Write ``metrics`` plus a ``provenance`` block to ``out_dir/metrics.json``; return its path."""
+    path = Path(out_dir) / "metrics.json"
+    record = {**_jsonable(metrics), "provenance": _jsonable(provenance(seed, parameters))}
+    path.write_text(json.dumps(record, indent=2) + "\n")
+    return path
+
+
+def load_metrics(out_dir: str | os.PathLike[str]) -> dict[str, Any]:
+    """Read ``out_dir/metrics.json``."""
+    return json.loads((Path(out_dir) / "metrics.json").read_text())

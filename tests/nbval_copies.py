@@ -1,0 +1,48 @@
+"""Write quick-parameter copies of the notebooks for nbval (``make test`` runs this first).
+
+nbval re-executes a notebook and compares the cells tagged ``nbval-check-output`` with their
+committed outputs. Those cells print deterministic facts (lengths, counts, shapes, the network),
+which do not depend on how long a notebook trains, so the copies get papermill's quick parameters
+in an ``injected-parameters`` cell and keep every committed output. Usage:
+``python tests/nbval_copies.py build/nbval``.
+"""
+
+from __future__ import annotations
+
+import shutil
+import sys
+from pathlib import Path
+
+import nbformat
+from papermill.parameterize import parameterize_notebook
+
+from fmnist_helpers.runner import OUTPUT_LINKS, PRESETS, discover_notebooks, notebook_parameters
+
+
+def write_copies(target: Path) -> list[Path]:
+    """Write one quick copy per notebook into ``target`` (emptied first); return their paths."""
+    shutil.rmtree(target, ignore_errors=True)
+    target.mkdir(parents=True)
+    written = []
+    for path in discover_notebooks():
+        declared = notebook_parameters(path)
+        values = {k: v for k, v in PRESETS["quick"].items() if k in declared}
+        if "out_dir" in declared:
+            values["out_dir"] = str((target / "out" / path.stem).resolve())
+        for name, number in OUTPUT_LINKS.items():
+            if name in declared:
+                (linked,) = [p for p in discover_notebooks() if p.name.startswith(number)]
+                values[name] = str((target / "out" / linked.stem).resolve())
+        notebook = nbformat.read(path, as_version=4)
+        # papermill's own injection, so the copies match what `fmnist-course run` executes
+        notebook = parameterize_notebook(notebook, values, report_mode=False)
+        notebook.metadata.pop("papermill", None)
+        copy = target / path.name
+        nbformat.write(notebook, copy)
+        written.append(copy)
+    return written
+
+
+if __name__ == "__main__":
+    paths = write_copies(Path(sys.argv[1] if len(sys.argv) > 1 else "build/nbval"))
+    print(f"wrote {len(paths)} quick notebook copies for nbval")

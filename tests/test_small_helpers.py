@@ -1,0 +1,84 @@
+"""Device selection, seeding, progress, parameter checks, plots and metrics files."""
+
+from __future__ import annotations
+
+import json
+import random
+
+import matplotlib
+import numpy as np
+import pytest
+import torch
+
+from fmnist_helpers import get_device, plot_confusion_matrix, progress, save_metrics, set_seed, show_images
+from fmnist_helpers.checks import ParameterError, check_choice, check_float, check_int
+
+matplotlib.use("Agg")
+
+
+def test_auto_device_is_available():
+    device = get_device("auto")
+    expected = "cuda" if torch.cuda.is_available() else device.type
+    assert device.type == expected
+    assert get_device("cpu") == torch.device("cpu")
+
+
+@pytest.mark.skipif(torch.cuda.is_available(), reason="this machine has a GPU")
+def test_unavailable_device_is_refused():
+    with pytest.raises(ValueError, match=r"device='cuda' is not available.*available: cpu"):
+        get_device("cuda")
+
+
+def test_unknown_device_is_refused():
+    with pytest.raises(ValueError, match="device must be one of"):
+        get_device("tpu")
+
+
+def test_set_seed_repeats_every_generator():
+    def draw():
+        generator = set_seed(7)
+        return (random.random(), np.random.rand(), torch.rand(1).item(),
+                torch.randperm(5, generator=generator).tolist())
+    assert draw() == draw()
+
+
+def test_progress_switches_off():
+    items = [1, 2, 3]
+    assert progress(items, enabled=False) is items
+    assert list(progress(items, enabled=True, disable=True)) == items
+
+
+@pytest.mark.parametrize(("check", "value", "message"), [
+    (lambda v: check_int("epochs", v, minimum=1), -1, "epochs must be at least 1, got -1"),
+    (lambda v: check_int("batch_size", v, minimum=1), 2.5, "batch_size must be an integer"),
+    (lambda v: check_float("lr", v, minimum=0), 0, "lr must be greater than 0"),
+    (lambda v: check_choice("device", v, ["auto", "cpu"]), "gpu", "device must be one of"),
+])
+def test_parameter_checks_name_the_parameter(check, value, message):
+    with pytest.raises(ParameterError, match=message):
+        check(value)
+
+
+def test_show_images_draws_one_grid():
+    ax = show_images(torch.rand(12, 1, 28, 28), labels=list(range(10)) + [0, 1], nrow=6)
+    assert ax.images[0].get_array().shape[:2] == (2 * 30 + 2, 6 * 30 + 2)
+    assert [t.get_text() for t in ax.texts][:2] == ["T-shirt/top", "Trouser"]
+
+
+def test_confusion_matrix_counts():
+    labels = torch.tensor([0, 0, 1, 2, 9])
+    preds = torch.tensor([0, 1, 1, 2, 7])
+    matrix, display = plot_confusion_matrix(labels, preds)
+    assert matrix.shape == (10, 10) and matrix.sum() == 5
+    assert matrix[0, 1] == 1 and matrix[9, 7] == 1 and np.trace(matrix) == 3
+    assert display.display_labels[9] == "Ankle boot"
+
+
+def test_metrics_file_carries_provenance(tmp_path):
+    path = save_metrics(tmp_path, {"test_accuracy": torch.tensor(0.5).item(), "epochs": 3},
+                        parameters={"lr": 0.01}, seed=1)
+    record = json.loads(path.read_text())
+    assert record["test_accuracy"] == 0.5
+    assert record["provenance"]["torch"] == torch.__version__
+    assert record["provenance"]["parameters"] == {"lr": 0.01}
+    assert record["provenance"]["seed"] == 1
