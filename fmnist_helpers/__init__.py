@@ -17,6 +17,7 @@ from .plotting import plot_confusion_matrix, show_images
 from .progress import progress
 from .repro import set_seed
 from .results import load_metrics, resolve_out_dir, save_metrics
+from .runs import RunBuilder, RunManager
 
 __all__ = [
     "CLASSES",
@@ -24,6 +25,8 @@ __all__ = [
     "DataMissingError",
     "Network",
     "ParameterError",
+    "RunBuilder",
+    "RunManager",
     "TensorBatches",
     "count_parameters",
     "get_all_preds",
