@@ -17,6 +17,8 @@ help:
 	@echo "make lab        JupyterLab on notebooks/ in the project environment"
 	@echo "make lint       ruff on the package, tests and notebooks"
 	@echo "make notebooks  re-execute the committed notebooks in place with their defaults"
+	@echo "make student    student copies (solutions stubbed, outputs cleared) in student/"
+	@echo "make bench      the epoch-time benchmark"
 
 $(STAMP): requirements.txt pyproject.toml
 	@test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -41,6 +43,12 @@ lint: $(STAMP)
 
 notebooks: $(STAMP)
 	$(BIN)/fmnist-course refresh $(ARGS)
+
+student: $(STAMP)
+	$(BIN)/fmnist-course student $(ARGS)
+
+bench: $(STAMP)
+	$(BIN)/python benchmarks/epoch_time.py $(ARGS)
 
 clean:
 	rm -rf build .pytest_cache .ruff_cache

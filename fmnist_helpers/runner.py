@@ -179,7 +179,7 @@ def execute_notebook(path: Path, output: Path, parameters: dict[str, Any],
                         progress_bar=False, log_output=log_output, cwd=str(path.parent))
 
 
-def _scalar_metrics(out_dir: Path) -> dict[str, Any]:
+def scalar_metrics(out_dir: Path) -> dict[str, Any]:
     path = out_dir / "metrics.json"
     if not path.is_file():
         return {}
@@ -196,6 +196,7 @@ def run_course(
     keep_going: bool = False,
     runs_root: Path = RUNS_ROOT,
     show_progress: bool = True,
+    notebooks_dir: Path = NOTEBOOKS_DIR,
 ) -> tuple[Path, list[NotebookResult]]:
     """Execute the selected notebooks in order into a new ``runs/<timestamp>/``; write the report.
 
@@ -205,9 +206,9 @@ def run_course(
     if preset not in PRESETS:
         raise CourseError(f"--preset must be one of {', '.join(PRESETS)}, got {preset!r}")
     overrides = dict(overrides or {})
-    notebooks = select_notebooks(only)
+    notebooks = select_notebooks(only, notebooks_dir)
     if not notebooks:
-        raise CourseError(f"no notebooks found in {NOTEBOOKS_DIR}")
+        raise CourseError(f"no notebooks found in {notebooks_dir}")
     check_overrides(notebooks, overrides)
     ensure_fashion_mnist(data_root)  # a missing data folder fails here, once, clearly
     data_root = str(resolve_data_root(data_root)) if data_root else None
@@ -239,7 +240,7 @@ def run_course(
             result.status, result.error = "failed", describe_failure(error)
             stop = not keep_going
         result.seconds = round(time.perf_counter() - start, 1)
-        result.metrics = _scalar_metrics(out_dir)
+        result.metrics = scalar_metrics(out_dir)
     write_report(run_dir, results, preset, overrides, keep_going)
     return run_dir, results
 
@@ -279,10 +280,10 @@ def write_report(run_dir: Path, results: Sequence[NotebookResult], preset: str,
     (run_dir / "report.md").write_text("\n".join(lines) + "\n")
 
 
-def list_notebooks() -> pd.DataFrame:
+def list_notebooks(notebooks_dir: Path = NOTEBOOKS_DIR) -> pd.DataFrame:
     """Every notebook with its parameters, their types and defaults."""
     rows = []
-    for path in discover_notebooks():
+    for path in discover_notebooks(notebooks_dir):
         for name, spec in notebook_parameters(path).items():
             rows.append({"notebook": path.stem, "parameter": name,
                          "type": spec.get("inferred_type_name"), "default": spec.get("default"),

@@ -1,0 +1,70 @@
+"""Every committed notebook follows the course's conventions (COURSE_DESIGN.md)."""
+
+from __future__ import annotations
+
+import ast
+import re
+
+import nbformat
+import pytest
+
+from fmnist_helpers.runner import discover_notebooks, notebook_parameters
+
+NOTEBOOKS = discover_notebooks()
+EXPECTED = ["01", "02", "03", "04", "05", "06", "07", "08", "09", "10", "11"]
+
+
+def test_the_course_has_its_numbered_notebooks():
+    assert [p.name[:2] for p in NOTEBOOKS] == EXPECTED
+
+
+@pytest.fixture(params=NOTEBOOKS, ids=lambda p: p.stem)
+def notebook(request):
+    return request.param, nbformat.read(request.param, as_version=4)
+
+
+def test_title_and_learning_goals(notebook):
+    path, nb = notebook
+    first = nb.cells[0]
+    assert first.cell_type == "markdown"
+    assert first.source.startswith(f"# {path.name[:2]} · ")
+    assert "You will learn" in first.source
+
+
+def test_parameters_cell_is_second_and_fully_visible_to_papermill(notebook):
+    path, nb = notebook
+    cell = nb.cells[1]
+    assert cell.cell_type == "code" and "parameters" in cell.metadata.get("tags", [])
+    assigned = {node.target.id if isinstance(node, ast.AnnAssign) else node.targets[0].id
+                for node in ast.parse(cell.source).body if isinstance(node, (ast.AnnAssign, ast.Assign))}
+    seen = notebook_parameters(path)
+    assert assigned == set(seen), f"papermill cannot read {assigned - set(seen)} (use Optional[...])"
+    for name, spec in seen.items():
+        assert spec["inferred_type_name"] not in (None, "None"), f"{name} has no type annotation"
+        assert spec["help"], f"{name} has no comment saying what it is"
+
+
+def test_summary_exercises_and_solutions(notebook):
+    _, nb = notebook
+    headings = [c.source for c in nb.cells if c.cell_type == "markdown"]
+    assert any(h.lstrip().startswith("## Summary") for h in headings)
+    assert any(h.lstrip().startswith("## Exercises") for h in headings)
+    assert any("solution" in c.metadata.get("tags", []) for c in nb.cells if c.cell_type == "code")
+
+
+def test_committed_outputs_are_complete_and_clean(notebook):
+    _, nb = notebook
+    assert nb.metadata["kernelspec"]["name"] == "python3"
+    assert set(nb.metadata) <= {"kernelspec", "language_info"}
+    code = [c for c in nb.cells if c.cell_type == "code"]
+    assert all(c.execution_count is not None for c in code if c.source.strip()), "unexecuted cells"
+    assert [c.execution_count for c in code] == list(range(1, len(code) + 1)), "not run top to bottom"
+    for cell in code:
+        assert not any(o.output_type == "error" for o in cell.outputs)
+        assert not re.search(r";\s*$", cell.source), "a trailing ';' hides output (nbval ignores it)"
+        assert set(cell.metadata) <= {"tags"}
+
+
+def test_deterministic_cells_are_checked_by_nbval(notebook):
+    _, nb = notebook
+    assert any("nbval-check-output" in c.metadata.get("tags", []) for c in nb.cells)
