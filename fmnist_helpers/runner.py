@@ -11,6 +11,7 @@ from datetime import datetime
 from pathlib import Path
 from typing import Any
 
+import nbformat
 import pandas as pd
 import papermill as pm
 from papermill.exceptions import PapermillExecutionError
@@ -85,8 +86,25 @@ def select_notebooks(only: str | Sequence[str] | None, folder: Path = NOTEBOOKS_
 
 
 def notebook_parameters(path: Path) -> dict[str, dict[str, Any]]:
-    """The parameters a notebook declares in its ``parameters`` cell, from papermill's inspection."""
-    return pm.inspect_notebook(str(path))
+    """The parameters a notebook declares in its ``parameters`` cell, from papermill's inspection.
+
+    papermill's inspection skips annotations it cannot read (``str | None``); those lines are read
+    here too, with the same fields (name, inferred_type_name, default, help).
+    """
+    found = pm.inspect_notebook(str(path))
+    notebook = nbformat.read(path, as_version=4)
+    cell = next((c for c in notebook.cells if "parameters" in c.metadata.get("tags", [])), None)
+    for line in (cell.source.splitlines() if cell else []):
+        code, _, comment = line.partition("#")
+        try:
+            (node,) = ast.parse(code).body
+        except (SyntaxError, ValueError):
+            continue
+        if isinstance(node, ast.AnnAssign) and isinstance(node.target, ast.Name) and node.value:
+            found.setdefault(node.target.id, {
+                "name": node.target.id, "inferred_type_name": ast.unparse(node.annotation),
+                "default": ast.unparse(node.value), "help": comment.strip()})
+    return found
 
 
 def parse_value(text: str) -> Any:
@@ -103,6 +121,8 @@ def parse_value(text: str) -> Any:
 def _matches_type(value: Any, type_name: str | None) -> bool:
     if not type_name or type_name == "None":
         return True
+    if type_name.startswith("Optional[") and type_name.endswith("]"):
+        return value is None or _matches_type(value, type_name[len("Optional["):-1])
     for option in (part.strip() for part in type_name.split("|")):
         base = option.split("[")[0]
         if (
