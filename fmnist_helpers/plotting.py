@@ -31,9 +31,11 @@ def show_images(
     count = len(images)
     ncols = min(nrow, count)
     nrows = -(-count // nrow)
-    grid = make_grid(images, nrow=nrow, padding=2, pad_value=1.0)
+    # room under each row for its captions, so text never covers the next row's images
+    pad = 2 if labels is None else (14 if predictions is None else 24)
+    grid = make_grid(images, nrow=nrow, padding=pad, pad_value=1.0)
     if ax is None:
-        _, ax = plt.subplots(figsize=(1.3 * ncols, 1.6 * nrows))
+        _, ax = plt.subplots(figsize=(1.3 * ncols, (1.6 if labels is None else 2.0) * nrows))
     ax.imshow(grid.permute(1, 2, 0).numpy(), cmap="gray")
     ax.set_axis_off()
     if labels is not None:
@@ -43,7 +45,7 @@ def show_images(
             if predictions is not None:
                 text = f"{text}\n→ {classes[int(predictions[i])]}"
             row, col = divmod(i, nrow)
-            ax.text(2 + col * (width + 2) + width / 2, 2 + row * (height + 2) + height + 1, text,
+            ax.text(pad + col * (width + pad) + width / 2, pad + row * (height + pad) + height + 1, text,
                     ha="center", va="top", fontsize=7)
     if title:
         ax.set_title(title)

@@ -14,6 +14,7 @@ import sys
 from pathlib import Path
 
 import nbformat
+from papermill.iorw import load_notebook_node
 from papermill.parameterize import parameterize_notebook
 
 from fmnist_helpers.runner import OUTPUT_LINKS, PRESETS, discover_notebooks, notebook_parameters
@@ -33,7 +34,7 @@ def write_copies(target: Path) -> list[Path]:
             if name in declared:
                 (linked,) = [p for p in discover_notebooks() if p.name.startswith(number)]
                 values[name] = str((target / "out" / linked.stem).resolve())
-        notebook = nbformat.read(path, as_version=4)
+        notebook = load_notebook_node(str(path))  # adds the metadata papermill's injection expects
         # papermill's own injection, so the copies match what `fmnist-course run` executes
         notebook = parameterize_notebook(notebook, values, report_mode=False)
         notebook.metadata.pop("papermill", None)

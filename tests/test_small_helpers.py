@@ -61,7 +61,7 @@ def test_parameter_checks_name_the_parameter(check, value, message):
 
 def test_show_images_draws_one_grid():
     ax = show_images(torch.rand(12, 1, 28, 28), labels=list(range(10)) + [0, 1], nrow=6)
-    assert ax.images[0].get_array().shape[:2] == (2 * 30 + 2, 6 * 30 + 2)
+    assert ax.images[0].get_array().shape[:2] == (2 * (28 + 14) + 14, 6 * (28 + 14) + 14)
     assert [t.get_text() for t in ax.texts][:2] == ["T-shirt/top", "Trouser"]
 
 
