@@ -31,7 +31,7 @@ PRESETS: dict[str, dict[str, Any]] = {
         "show_progress": False,
         "open_tensorboard": False,
         "epochs": 1,
-        "max_batches": 30,
+        "max_batches": 50,
         "num_runs_limit": 2,
         "timing_batches": 20,
     },

@@ -36,7 +36,7 @@ def test_01_quick_run_metrics(quick_run):
     assert metrics["batch_labels_shape"] == [10]
     assert metrics["pixel_range"] == [0.0, 1.0]
     assert metrics["batches_per_epoch"] == 60  # 60000 / the default batch_size 1000
-    # the quick preset limits the pass over the loader to max_batches=30 batches of 1000
+    # the quick preset limits the pass over the loader to max_batches batches of 1000
     max_batches = metrics["provenance"]["parameters"]["max_batches"] or 60
     assert metrics["batches_seen"] == min(max_batches, 60)
     assert metrics["images_seen"] == 1000 * min(max_batches, 60)
