@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import ast
 from collections.abc import Sequence
 from typing import Any
 
@@ -58,8 +59,19 @@ def check_optional_int(name: str, value: Any, minimum: int = 1) -> int | None:
     return None if value is None else check_int(name, value, minimum=minimum)
 
 
+def _as_list(name: str, values: Any) -> Any:
+    """Read text such as ``"[0.01, 0.001]"`` (what ``papermill -p`` passes) as a Python list."""
+    if isinstance(values, str):
+        try:
+            return ast.literal_eval(values)
+        except (ValueError, SyntaxError):
+            raise ParameterError(f"{name} must be a list such as [1, 2], got {values!r}") from None
+    return values
+
+
 def check_int_list(name: str, values: Any, minimum: int | None = None) -> list[int]:
     """Return ``values`` as a list if it is a non-empty list of ints each at least ``minimum``."""
+    values = _as_list(name, values)
     if not isinstance(values, (list, tuple)) or not values:
         raise ParameterError(f"{name} must be a non-empty list of integers, got {values!r}")
     return [check_int(f"{name}[{i}]", v, minimum=minimum) for i, v in enumerate(values)]
@@ -67,6 +79,7 @@ def check_int_list(name: str, values: Any, minimum: int | None = None) -> list[i
 
 def check_float_list(name: str, values: Any, minimum: float | None = None) -> list[float]:
     """Return ``values`` as a list if it is a non-empty list of numbers each above ``minimum``."""
+    values = _as_list(name, values)
     if not isinstance(values, (list, tuple)) or not values:
         raise ParameterError(f"{name} must be a non-empty list of numbers, got {values!r}")
     return [check_float(f"{name}[{i}]", v, minimum=minimum) for i, v in enumerate(values)]

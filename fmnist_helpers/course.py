@@ -131,6 +131,7 @@ def _cmd_refresh(args: argparse.Namespace) -> int:
 def main(argv: Sequence[str] | None = None) -> int:
     """Entry point of ``fmnist-course``; returns the exit status."""
     os.environ.setdefault("JUPYTER_PREFER_ENV_PATH", "1")  # the venv's python3 kernel
+    os.environ.setdefault("OMP_WAIT_POLICY", "PASSIVE")  # no spinning threads when kernels share cores
     args = build_parser().parse_args(argv)
     handlers = {"run": _cmd_run, "list": _cmd_list, "sweep": _cmd_sweep,
                 "student": _cmd_student, "refresh": _cmd_refresh}

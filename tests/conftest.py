@@ -21,6 +21,7 @@ from fmnist_helpers.runner import (
 )
 
 os.environ.setdefault("JUPYTER_PREFER_ENV_PATH", "1")
+os.environ.setdefault("OMP_WAIT_POLICY", "PASSIVE")  # see the Makefile
 
 
 @pytest.fixture(scope="session")

@@ -11,7 +11,14 @@ import pytest
 import torch
 
 from fmnist_helpers import get_device, plot_confusion_matrix, progress, save_metrics, set_seed, show_images
-from fmnist_helpers.checks import ParameterError, check_choice, check_float, check_int
+from fmnist_helpers.checks import (
+    ParameterError,
+    check_choice,
+    check_float,
+    check_float_list,
+    check_int,
+    check_int_list,
+)
 
 matplotlib.use("Agg")
 
@@ -57,6 +64,15 @@ def test_progress_switches_off():
 def test_parameter_checks_name_the_parameter(check, value, message):
     with pytest.raises(ParameterError, match=message):
         check(value)
+
+
+def test_list_checks_read_papermill_text():
+    assert check_float_list("lrs", "[0.01, 0.001]", minimum=0) == [0.01, 0.001]
+    assert check_int_list("batch_sizes", [100, 1000], minimum=1) == [100, 1000]
+    with pytest.raises(ParameterError, match=r"batch_sizes\[1\] must be at least 1, got 0"):
+        check_int_list("batch_sizes", "[100, 0]", minimum=1)
+    with pytest.raises(ParameterError, match="lrs must be a list such as"):
+        check_float_list("lrs", "0.01, oops")
 
 
 def test_show_images_draws_one_grid():
