@@ -199,13 +199,34 @@ def execute_notebook(path: Path, output: Path, parameters: dict[str, Any],
                         progress_bar=False, log_output=log_output, cwd=str(path.parent))
 
 
-def scalar_metrics(out_dir: Path) -> dict[str, Any]:
+KEY_METRICS = ("test_accuracy", "bn_test_accuracy", "best_test_accuracy", "best_run",
+               "seconds_per_epoch", "untrained_accuracy", "parameter_count", "in_memory_over_floor",
+               "in_memory_speedup", "mean", "std", "allclose", "device")
+"""Metrics a report shows first when a notebook's ``metrics.json`` has them."""
+
+
+def _summarise(value: Any) -> Any:
+    if isinstance(value, dict):
+        if value and all(isinstance(v, bool) for v in value.values()):
+            return all(value.values())
+        return ", ".join(f"{k}={v}" for k, v in value.items() if not isinstance(v, (dict, list)))
+    if isinstance(value, list) and value and all(isinstance(v, (int, float)) for v in value):
+        return round(sum(value) / len(value), 3)  # e.g. seconds per epoch: their mean
+    return value
+
+
+def key_metrics(out_dir: Path, limit: int = 4) -> dict[str, Any]:
+    """Up to ``limit`` headline results from ``out_dir/metrics.json`` (empty if there is none).
+
+    ``KEY_METRICS`` come first, then other numbers; dicts and lists of numbers are summarised.
+    """
     path = out_dir / "metrics.json"
     if not path.is_file():
         return {}
-    data = json.loads(path.read_text())
-    return {k: v for k, v in data.items()
-            if k != "provenance" and isinstance(v, (int, float, str, bool))}
+    data = {k: v for k, v in json.loads(path.read_text()).items() if k != "provenance"}
+    chosen = [k for k in KEY_METRICS if k in data]
+    chosen += [k for k, v in data.items() if k not in chosen and isinstance(v, (int, float))]
+    return {k: _summarise(data[k]) for k in chosen[:limit]}
 
 
 def run_course(
@@ -260,7 +281,7 @@ def run_course(
             result.status, result.error = "failed", describe_failure(error)
             stop = not keep_going
         result.seconds = round(time.perf_counter() - start, 1)
-        result.metrics = scalar_metrics(out_dir)
+        result.metrics = key_metrics(out_dir)
     write_report(run_dir, results, preset, overrides, keep_going)
     return run_dir, results
 

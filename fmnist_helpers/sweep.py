@@ -23,8 +23,8 @@ from .runner import (
     check_overrides,
     describe_failure,
     execute_notebook,
+    key_metrics,
     notebook_parameters,
-    scalar_metrics,
     select_notebooks,
 )
 
@@ -151,7 +151,7 @@ def run_sweep(
                 if result.ready():
                     status, seconds, error = result.get()
                     rows[index].update(status=status, seconds=round(seconds, 1), error=error,
-                                       **scalar_metrics(run_dir))
+                                       **key_metrics(run_dir, limit=8))
                     del pending[index]
                     write_table(rows, sweep_dir)
             time.sleep(0.2)
