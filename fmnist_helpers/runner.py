@@ -282,7 +282,9 @@ def run_course(
             stop = not keep_going
         result.seconds = round(time.perf_counter() - start, 1)
         result.metrics = key_metrics(out_dir)
-    write_report(run_dir, results, preset, overrides, keep_going)
+    seeds = {parse_value(notebook_parameters(p).get("seed", {}).get("default", "None")) for p in notebooks}
+    seed = overrides.get("seed", seeds.pop() if len(seeds) == 1 else sorted(map(str, seeds)))
+    write_report(run_dir, results, preset, overrides, keep_going, seed)
     return run_dir, results
 
 
@@ -298,9 +300,8 @@ def results_table(results: Sequence[NotebookResult]) -> pd.DataFrame:
 
 
 def write_report(run_dir: Path, results: Sequence[NotebookResult], preset: str,
-                 overrides: dict[str, Any], keep_going: bool) -> None:
+                 overrides: dict[str, Any], keep_going: bool, seed: Any = None) -> None:
     """Write ``report.json`` and ``report.md`` (status, time, key metrics, provenance) to the run."""
-    seed = overrides.get("seed")
     info = provenance(seed=seed, parameters={"preset": preset, "preset_values": PRESETS[preset],
                                              "overrides": overrides, "keep_going": keep_going})
     failed = [r for r in results if r.status != "ok"]
