@@ -82,12 +82,12 @@ def plot_sweep(table: pd.DataFrame, grid_names: Sequence[str], sweep_dir: Path) 
     if done.empty or metric is None:
         return None
     labels = done[list(grid_names)].astype(str).agg(", ".join, axis=1)
-    fig = Figure(figsize=(max(5, 1.2 * len(done)), 4))  # no pyplot: no backend, no screen needed
+    fig = Figure(figsize=(max(6, 1.2 * len(done)), 4))  # no pyplot: no backend, no screen needed
     ax = fig.subplots()
     ax.bar(labels, done[metric])
     ax.set_ylabel(metric)
     ax.set_xlabel(", ".join(grid_names))
-    ax.set_title(f"{sweep_dir.name}: {metric} by combination")
+    ax.set_title(f"{metric} by {', '.join(grid_names)}")
     ax.tick_params(axis="x", labelrotation=30)
     fig.tight_layout()
     path = sweep_dir / "comparison.png"
