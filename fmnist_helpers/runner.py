@@ -282,8 +282,10 @@ def run_course(
             stop = not keep_going
         result.seconds = round(time.perf_counter() - start, 1)
         result.metrics = key_metrics(out_dir)
-    seeds = {parse_value(notebook_parameters(p).get("seed", {}).get("default", "None")) for p in notebooks}
-    seed = overrides.get("seed", seeds.pop() if len(seeds) == 1 else sorted(map(str, seeds)))
+    # the seed every notebook ran with: the override, else their common default
+    declared = [notebook_parameters(p).get("seed") for p in notebooks]
+    seeds = {parse_value(spec["default"]) for spec in declared if spec}
+    seed = overrides.get("seed", seeds.pop() if len(seeds) == 1 else sorted(seeds) or None)
     write_report(run_dir, results, preset, overrides, keep_going, seed)
     return run_dir, results
 
