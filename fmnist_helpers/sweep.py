@@ -24,7 +24,7 @@ from .runner import (
     describe_failure,
     execute_notebook,
     key_metrics,
-    notebook_parameters,
+    parameters_for,
     select_notebooks,
 )
 
@@ -123,10 +123,7 @@ def run_sweep(
     for name, values in grid.items():
         for value in values:
             check_overrides([path], {name: value})
-    declared = notebook_parameters(path)
-    base = {k: v for k, v in PRESETS[preset].items() if k in declared}
-    if data_root and "data_root" in declared:
-        base["data_root"] = str(resolve_data_root(data_root))
+    data_root = str(resolve_data_root(data_root)) if data_root else None
 
     sweep_dir = _new_sweep_dir(path, runs_root)
     combos = combinations(grid)
@@ -139,9 +136,7 @@ def run_sweep(
         for i, values in enumerate(combos, start=1):
             run_dir = sweep_dir / combination_name(i, values)
             run_dir.mkdir()
-            params = {**base, **values}
-            if "out_dir" in declared:
-                params["out_dir"] = str(run_dir)
+            params = parameters_for(path, preset, values, run_dir, data_root, {})
             output = run_dir / path.name
             pending[i - 1] = (run_dir, pool.apply_async(_run_one, (str(path), str(output), params)))
             rows[i - 1]["folder"] = run_dir.name

@@ -14,9 +14,9 @@ from papermill.exceptions import PapermillExecutionError
 from fmnist_helpers.data import DataMissingError, ensure_fashion_mnist
 from fmnist_helpers.runner import (
     NOTEBOOKS_DIR,
-    PRESETS,
     execute_notebook,
     notebook_parameters,
+    parameters_for,
     select_notebooks,
 )
 
@@ -35,11 +35,7 @@ def data_root() -> Path:
 
 def quick_parameters(path: Path, out_dir: Path, data_root: Path, **extra: Any) -> dict[str, Any]:
     """The quick preset's values that ``path`` declares, plus its out_dir, data root and ``extra``."""
-    declared = notebook_parameters(path)
-    values = {k: v for k, v in PRESETS["quick"].items() if k in declared}
-    values.update({"out_dir": str(out_dir), "data_root": str(data_root)})
-    values.update(extra)
-    return {k: v for k, v in values.items() if k in declared}
+    return parameters_for(path, "quick", extra, out_dir, str(data_root), {})
 
 
 @pytest.fixture(scope="session")

@@ -17,7 +17,7 @@ import nbformat
 from papermill.iorw import load_notebook_node
 from papermill.parameterize import parameterize_notebook
 
-from fmnist_helpers.runner import OUTPUT_LINKS, PRESETS, discover_notebooks, notebook_parameters
+from fmnist_helpers.runner import discover_notebooks, notebook_number, parameters_for
 
 
 def write_copies(target: Path) -> list[Path]:
@@ -25,15 +25,11 @@ def write_copies(target: Path) -> list[Path]:
     shutil.rmtree(target, ignore_errors=True)
     target.mkdir(parents=True)
     written = []
-    for path in discover_notebooks():
-        declared = notebook_parameters(path)
-        values = {k: v for k, v in PRESETS["quick"].items() if k in declared}
-        if "out_dir" in declared:
-            values["out_dir"] = str((target / "out" / path.stem).resolve())
-        for name, number in OUTPUT_LINKS.items():
-            if name in declared:
-                (linked,) = [p for p in discover_notebooks() if p.name.startswith(number)]
-                values[name] = str((target / "out" / linked.stem).resolve())
+    notebooks = discover_notebooks()
+    # every notebook's out_dir, so that 05's train_dir names 04's copy's out_dir
+    out_dirs = {notebook_number(p): (target / "out" / p.stem).resolve() for p in notebooks}
+    for path in notebooks:
+        values = parameters_for(path, "quick", {}, out_dirs[notebook_number(path)], None, out_dirs)
         notebook = load_notebook_node(str(path))  # adds the metadata papermill's injection expects
         # papermill's own injection, so the copies match what `fmnist-course run` executes
         notebook = parameterize_notebook(notebook, values, report_mode=False)
