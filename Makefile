@@ -6,11 +6,10 @@ BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 NBVAL_COPIES := build/nbval
 
-# Use the project's own python3 kernel even where a user-wide kernelspec of that name exists.
-export JUPYTER_PREFER_ENV_PATH := 1
-# OpenMP threads that spin while waiting make torch 10-80x slower when another process (a second
-# kernel, a sweep worker) shares the cores; passive waiting costs nothing on an idle machine.
-export OMP_WAIT_POLICY := PASSIVE
+# The kernels' environment (OMP_WAIT_POLICY, ...) is set in one place,
+# fmnist_helpers/course/environment.py, and written into the venv's python3 kernel spec here, so it
+# also holds under plain papermill and in JupyterLab. JupyterLab as root needs --allow-root.
+LAB_FLAGS := $(if $(filter 0,$(shell id -u)),--allow-root)
 
 .PHONY: env course test lab lint notebooks student bench clean help
 
@@ -26,6 +25,7 @@ help:
 $(STAMP): requirements.txt pyproject.toml
 	@test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
 	$(BIN)/python -m pip install --disable-pip-version-check -r requirements.txt -e .
+	$(BIN)/fmnist-course kernel
 	@touch $(STAMP)
 
 env: $(STAMP)
@@ -35,11 +35,11 @@ course: $(STAMP)
 
 test: $(STAMP)
 	$(BIN)/python tests/nbval_copies.py $(NBVAL_COPIES)
-	$(BIN)/python -m pytest tests $(NBVAL_COPIES) --nbval-lax --nbval-current-env \
-		--nbval-sanitize-with tests/nbval_sanitize.cfg $(ARGS)
+	$(BIN)/python -m pytest tests $(NBVAL_COPIES) -n 2 --dist loadfile --nbval-lax \
+		--nbval-current-env --nbval-sanitize-with tests/nbval_sanitize.cfg $(ARGS)
 
 lab: $(STAMP)
-	$(BIN)/jupyter lab notebooks/
+	$(BIN)/jupyter lab $(LAB_FLAGS) notebooks/
 
 lint: $(STAMP)
 	$(BIN)/ruff check .

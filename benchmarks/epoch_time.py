@@ -42,12 +42,19 @@ from pathlib import Path
 from typing import Any
 
 import torch
-import torch.nn.functional as F
 from torch import nn
 from torch.utils.data import DataLoader
 from torchvision import transforms
 
-from fmnist_helpers import Network, TensorBatches, load_fashion_mnist, load_tensors, set_seed
+from fmnist_helpers import (
+    Network,
+    TensorBatches,
+    evaluate,
+    load_fashion_mnist,
+    load_tensors,
+    set_seed,
+    train_one_epoch,
+)
 from fmnist_helpers.results import provenance
 
 BATCH_SIZE = 100
@@ -98,18 +105,11 @@ class Config:
 
 
 def train(config: Config, max_batches: int | None) -> tuple[float, int]:
-    """Train ``config`` for one epoch (or ``max_batches``); return seconds and batches."""
-    network, optimizer = config.network, config.optimizer
-    network.train()
-    count = 0
-    start = time.perf_counter()  # iterating starts a loader's workers: part of the epoch
-    for images, labels in itertools.islice(config.batches, max_batches):
-        loss = F.cross_entropy(network(images), labels)
-        optimizer.zero_grad()
-        loss.backward()
-        optimizer.step()
-        count += 1
-    return time.perf_counter() - start, count
+    """Train ``config`` for one epoch (or ``max_batches``) with the course's ``train_one_epoch``;
+    return seconds (starting a loader's workers included) and batches."""
+    result = train_one_epoch(config.network, config.batches, config.optimizer,
+                             max_batches=max_batches)
+    return result.seconds, -(-result.samples // BATCH_SIZE)
 
 
 def make_configs(args: argparse.Namespace) -> tuple[list[Config], TensorBatches]:
@@ -147,15 +147,11 @@ def make_configs(args: argparse.Namespace) -> tuple[list[Config], TensorBatches]
 
 
 def infer(network: nn.Module, batches: TensorBatches, max_batches: int | None) -> tuple[float, int, int]:
-    """Predict the test batches; return seconds, images seen and correct predictions."""
-    network.eval()
-    seen = correct = 0
+    """Evaluate on the test batches (``evaluate``: eval mode, no gradients); return seconds, images
+    seen and correct predictions."""
     start = time.perf_counter()
-    with torch.no_grad():
-        for images, labels in itertools.islice(batches, max_batches):
-            correct += int(network(images).argmax(dim=1).eq(labels).sum())
-            seen += len(labels)
-    return time.perf_counter() - start, seen, correct
+    result = evaluate(network, batches, max_batches=max_batches)
+    return time.perf_counter() - start, result.samples, result.correct
 
 
 def run(args: argparse.Namespace) -> dict[str, Any]:

@@ -1,45 +1,66 @@
-"""Helpers for the PyTorch course on Fashion-MNIST: data, the network, metrics, plots, runs."""
+"""Helpers for the PyTorch course on Fashion-MNIST: what the notebooks import.
 
-from .batches import TensorBatches
+One module per idea: ``data`` (the files, checked, and loading them), ``batches`` (in-memory
+batches and a validation split), ``network`` (the course's ``Network``), ``metrics``, ``train``
+(one epoch, ``evaluate``), ``plotting``, ``runs`` (``RunBuilder``, ``RunManager``), ``device``,
+``repro``, ``parameters`` and ``start`` (every notebook's first call), ``results`` (``metrics.json``),
+``progress`` and ``exercises`` (the exercises' checks). The tooling behind ``fmnist-course`` lives
+in ``fmnist_helpers.course``.
+"""
+
+from .batches import TensorBatches, train_validation_split
 from .checks import ParameterError
 from .data import (
     CLASSES,
     DataCorruptError,
     DataMissingError,
+    DataRootError,
     load_fashion_mnist,
     load_tensors,
     resolve_data_root,
 )
 from .device import get_device
+from .exercises import check_exercise
 from .metrics import get_all_preds, get_num_correct
 from .network import Network, count_parameters
 from .plotting import plot_confusion_matrix, show_images
-from .progress import progress
+from .progress import tqdm
 from .repro import set_seed
 from .results import load_metrics, resolve_out_dir, save_metrics
 from .runs import RunBuilder, RunManager
+from .start import NotebookSetup, start_notebook
+from .train import EpochResult, Evaluation, evaluate, train_one_epoch
 
 __all__ = [
     "CLASSES",
     "DataCorruptError",
     "DataMissingError",
+    "DataRootError",
+    "EpochResult",
+    "Evaluation",
     "Network",
+    "NotebookSetup",
     "ParameterError",
     "RunBuilder",
     "RunManager",
     "TensorBatches",
     "count_parameters",
+    "evaluate",
     "get_all_preds",
     "get_device",
     "get_num_correct",
+    "check_exercise",
     "load_fashion_mnist",
     "load_metrics",
     "load_tensors",
     "plot_confusion_matrix",
-    "progress",
     "resolve_data_root",
     "resolve_out_dir",
     "save_metrics",
     "set_seed",
     "show_images",
+    "start_notebook",
+    "tqdm",
+    "train_one_epoch",
+    "train_validation_split",
 ]

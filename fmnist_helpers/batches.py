@@ -1,4 +1,4 @@
-"""The in-memory tensor path: batches cut from one tensor by indexing, no per-item work."""
+"""The in-memory tensor path: batches cut from one tensor by indexing, and a seeded split."""
 
 from __future__ import annotations
 
@@ -42,3 +42,26 @@ class TensorBatches:
             for start in range(0, count, self.batch_size):
                 stop = start + self.batch_size
                 yield self.images[start:stop], self.labels[start:stop]
+
+
+def train_validation_split(
+    images: torch.Tensor,
+    labels: torch.Tensor,
+    validation_size: int = 10_000,
+    seed: int = 0,
+) -> tuple[tuple[torch.Tensor, torch.Tensor], tuple[torch.Tensor, torch.Tensor]]:
+    """Split a training set in two by a seeded random order: ``(train, validation)`` pairs.
+
+    Hyperparameters are chosen on the validation part, so the test set measures the chosen model
+    once, on images nothing was tuned on. The same ``seed`` always gives the same split.
+
+    >>> (train_x, train_y), (val_x, val_y) = train_validation_split(images, labels)  # doctest: +SKIP
+    >>> len(train_y), len(val_y)  # doctest: +SKIP
+    (50000, 10000)
+    """
+    if not 0 < validation_size < len(labels):
+        raise ValueError(f"validation_size must be between 1 and {len(labels) - 1}, "
+                         f"got {validation_size}")
+    order = torch.randperm(len(labels), generator=torch.Generator().manual_seed(seed))
+    train, validation = order[validation_size:], order[:validation_size]
+    return (images[train], labels[train]), (images[validation], labels[validation])

@@ -1,4 +1,4 @@
-"""Parameter checks for the notebooks' checking cell: a bad value stops with a message naming it."""
+"""Value checks that stop with a ``ParameterError`` naming the parameter and what is allowed."""
 
 from __future__ import annotations
 
@@ -40,9 +40,19 @@ def check_float(name: str, value: Any, minimum: float | None = None,
 
 
 def check_bool(name: str, value: Any) -> bool:
-    """Return ``value`` if it is a bool; else raise ``ParameterError``."""
+    """Return ``value`` if it is a bool; else raise ``ParameterError`` (with a hint for ``"true"``)."""
     if not isinstance(value, bool):
-        raise ParameterError(f"{name} must be True or False, got {value!r}")
+        hint = ""
+        if isinstance(value, str) and value.lower() in ("true", "false"):
+            hint = f" (write {value.capitalize()}, with a capital letter: Python's spelling)"
+        raise ParameterError(f"{name} must be True or False, got {value!r}{hint}")
+    return value
+
+
+def check_str(name: str, value: Any) -> str:
+    """Return ``value`` if it is a string; else raise ``ParameterError``."""
+    if not isinstance(value, str):
+        raise ParameterError(f"{name} must be a string, got {value!r} ({type(value).__name__})")
     return value
 
 
@@ -54,32 +64,14 @@ def check_choice(name: str, value: Any, choices: Sequence[Any]) -> Any:
     return value
 
 
-def check_optional_int(name: str, value: Any, minimum: int = 1) -> int | None:
-    """Return ``value`` if it is ``None`` (no limit) or an int of at least ``minimum``."""
-    return None if value is None else check_int(name, value, minimum=minimum)
-
-
-def _as_list(name: str, values: Any) -> Any:
-    """Read text such as ``"[0.01, 0.001]"`` (what ``papermill -p`` passes) as a Python list."""
+def read_list(name: str, values: Any) -> list[Any]:
+    """``values`` as a non-empty list; text such as ``"[0.01, 0.001]"`` (what ``papermill -p``
+    passes) is read as Python."""
     if isinstance(values, str):
         try:
-            return ast.literal_eval(values)
+            values = ast.literal_eval(values)
         except (ValueError, SyntaxError):
             raise ParameterError(f"{name} must be a list such as [1, 2], got {values!r}") from None
-    return values
-
-
-def check_int_list(name: str, values: Any, minimum: int | None = None) -> list[int]:
-    """Return ``values`` as a list if it is a non-empty list of ints each at least ``minimum``."""
-    values = _as_list(name, values)
     if not isinstance(values, (list, tuple)) or not values:
-        raise ParameterError(f"{name} must be a non-empty list of integers, got {values!r}")
-    return [check_int(f"{name}[{i}]", v, minimum=minimum) for i, v in enumerate(values)]
-
-
-def check_float_list(name: str, values: Any, minimum: float | None = None) -> list[float]:
-    """Return ``values`` as a list if it is a non-empty list of numbers each above ``minimum``."""
-    values = _as_list(name, values)
-    if not isinstance(values, (list, tuple)) or not values:
-        raise ParameterError(f"{name} must be a non-empty list of numbers, got {values!r}")
-    return [check_float(f"{name}[{i}]", v, minimum=minimum) for i, v in enumerate(values)]
+        raise ParameterError(f"{name} must be a non-empty list such as [1, 2], got {values!r}")
+    return list(values)

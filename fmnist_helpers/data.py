@@ -1,14 +1,13 @@
 """Fashion-MNIST on disk: where it lives, checking it, and loading it.
 
-Data root resolution: an explicit ``root`` argument, else ``$FMNIST_DATA``, else ``./data`` at the
-repository root. Every loader checks the raw files first, so a missing or corrupt download fails
+Data root resolution: an explicit ``root`` argument, else ``$FMNIST_DATA``, else ``data/`` in the
+course folder. Every loader checks the raw files first, so a missing or corrupt download fails
 with one readable message instead of a urllib traceback or, worse, silently wrong tensors.
 """
 
 from __future__ import annotations
 
 import gzip
-import hashlib
 import os
 import struct
 import urllib.error
@@ -19,6 +18,9 @@ from pathlib import Path
 
 import torch
 from torchvision import datasets
+from torchvision.datasets.utils import calculate_md5, check_integrity
+
+from .paths import course_dir, resolve_env_path
 
 CLASSES: tuple[str, ...] = (
     "T-shirt/top",
@@ -34,8 +36,6 @@ CLASSES: tuple[str, ...] = (
 )
 """The ten class names, in label order (label 0 is ``CLASSES[0]``)."""
 
-REPO_ROOT = Path(__file__).resolve().parent.parent
-DEFAULT_DATA_ROOT = REPO_ROOT / "data"
 DOWNLOAD_PAGE = "https://github.com/zalandoresearch/fashion-mnist#get-the-data"
 
 
@@ -45,6 +45,10 @@ class DataMissingError(FileNotFoundError):
 
 class DataCorruptError(RuntimeError):
     """A Fashion-MNIST file is on disk but is not the published file."""
+
+
+class DataRootError(ValueError):
+    """The data root names something that cannot hold the data (a file, say)."""
 
 
 @dataclass(frozen=True)
@@ -85,17 +89,30 @@ RAW_FILES: dict[bool, tuple[RawFile, RawFile]] = {
 """The four published files, keyed by ``train``."""
 
 
-def resolve_data_root(root: str | os.PathLike[str] | None = None) -> Path:
-    """Return the data root: ``root`` if given, else ``$FMNIST_DATA``, else ``<repo>/data``.
+def default_data_root() -> Path:
+    """``data/`` in the course folder: where a first run downloads Fashion-MNIST."""
+    return course_dir() / "data"
 
-    The data root is the folder that contains ``FashionMNIST/raw/``, as torchvision expects.
+
+def resolve_data_root(root: str | os.PathLike[str] | None = None) -> Path:
+    """Return the data root: ``root`` if given, else ``$FMNIST_DATA``, else ``default_data_root()``.
+
+    The data root is the folder that contains ``FashionMNIST/raw/``, as torchvision expects. A
+    relative ``root`` is taken against the working directory; a relative ``$FMNIST_DATA`` against
+    the folder the command was started in (see ``paths.resolve_env_path``). A root that is a file
+    raises ``DataRootError``.
     """
     if root is not None and str(root) != "":
-        return Path(root).expanduser().resolve()
-    env = os.environ.get("FMNIST_DATA")
-    if env:
-        return Path(env).expanduser().resolve()
-    return DEFAULT_DATA_ROOT
+        path, source = Path(root).expanduser().resolve(), "data_root"
+    elif os.environ.get("FMNIST_DATA"):
+        path, source = resolve_env_path(os.environ["FMNIST_DATA"]), "FMNIST_DATA"
+    else:
+        path, source = default_data_root(), "the default data root"
+    if path.exists() and not path.is_dir():
+        raise DataRootError(
+            f"{source} names the file {path}; it must name the folder that contains "
+            "FashionMNIST/raw/ (the folder above FashionMNIST, not a file in it).")
+    return path
 
 
 def raw_folder(root: str | os.PathLike[str] | None = None) -> Path:
@@ -119,14 +136,6 @@ def missing_data_message(folder: Path) -> str:
     return "\n".join(lines)
 
 
-def _md5(path: Path) -> str:
-    digest = hashlib.md5()
-    with path.open("rb") as handle:
-        for chunk in iter(lambda: handle.read(1 << 20), b""):
-            digest.update(chunk)
-    return digest.hexdigest()
-
-
 @lru_cache(maxsize=32)
 def _check_idx_file(path: Path, expected: RawFile, size: int, mtime_ns: int) -> None:
     # size and mtime are part of the cache key so that a file replaced on disk is checked again
@@ -142,7 +151,7 @@ def _check_idx_file(path: Path, expected: RawFile, size: int, mtime_ns: int) -> 
             f"{path} has IDX header (magic {magic}, {count} items), expected "
             f"(magic {expected.magic}, {expected.count} items). Delete it and download it again."
         )
-    actual = _md5(path)
+    actual = calculate_md5(path)
     if actual != expected.md5:
         raise DataCorruptError(
             f"{path} has md5 {actual}, expected {expected.md5}: the file is corrupt. "
@@ -152,11 +161,10 @@ def _check_idx_file(path: Path, expected: RawFile, size: int, mtime_ns: int) -> 
 
 @lru_cache(maxsize=32)
 def _check_gz_file(path: Path, expected: RawFile, size: int, mtime_ns: int) -> None:
-    actual = _md5(path)
-    if actual != expected.gz_md5:
+    if not check_integrity(path, expected.gz_md5):  # torchvision's own md5 check of a download
         raise DataCorruptError(
-            f"{path} has md5 {actual}, expected {expected.gz_md5}: the download is corrupt or "
-            "incomplete. Delete it and download it again."
+            f"{path} has md5 {calculate_md5(path)}, expected {expected.gz_md5}: the download is "
+            "corrupt or incomplete. Delete it and download it again."
         )
 
 
@@ -203,20 +211,54 @@ def ensure_fashion_mnist(
             raise DataMissingError(missing_data_message(folder)) from error
         if not complete():
             raise DataMissingError(missing_data_message(folder))
-    for train in (True, False):
-        _decompress_missing(folder, train)
-    return data_root
+    return _root_with_idx_files(data_root)
 
 
-def _decompress_missing(folder: Path, train: bool) -> None:
-    """Unpack a checked .gz whose IDX file is absent (torchvision reads the IDX files)."""
-    for expected in RAW_FILES[train]:
-        idx_path = folder / expected.name
-        if not idx_path.is_file():
-            with gzip.open(folder / expected.gz_name, "rb") as source:
-                idx_path.write_bytes(source.read())
-            stat = idx_path.stat()
-            _check_idx_file(idx_path, expected, stat.st_size, stat.st_mtime_ns)
+def unpack_cache_dir() -> Path:
+    """Where ``.gz`` files from a read-only data folder are unpacked: ``$FMNIST_CACHE``, else
+    ``$XDG_CACHE_HOME/fmnist-course``, else ``~/.cache/fmnist-course``."""
+    if os.environ.get("FMNIST_CACHE"):
+        return resolve_env_path(os.environ["FMNIST_CACHE"])
+    base = os.environ.get("XDG_CACHE_HOME") or Path.home() / ".cache"
+    return Path(base).expanduser().resolve() / "fmnist-course"
+
+
+def _writable(folder: Path) -> bool:
+    return os.access(folder, os.W_OK)  # False on a read-only file system, even for root
+
+
+def _root_with_idx_files(data_root: Path) -> Path:
+    """A data root whose raw folder holds all four checked IDX files (torchvision reads those).
+
+    A ``.gz`` without its IDX file is unpacked beside it; where that folder is read-only (a shared
+    classroom copy), into ``unpack_cache_dir()``, which then becomes the data root.
+    """
+    folder = raw_folder(data_root)
+    files = RAW_FILES[True] + RAW_FILES[False]
+    if all((folder / f.name).is_file() for f in files):
+        return data_root
+    target_root = data_root if _writable(folder) else unpack_cache_dir()
+    target = raw_folder(target_root)
+    try:
+        target.mkdir(parents=True, exist_ok=True)
+        for expected in files:
+            source, destination = folder / expected.name, target / expected.name
+            if source.is_file() and source != destination:
+                if not destination.is_file():
+                    destination.symlink_to(source)
+            elif not destination.is_file():
+                partial = destination.with_suffix(".partial")
+                with gzip.open(folder / expected.gz_name, "rb") as packed:
+                    partial.write_bytes(packed.read())
+                partial.replace(destination)  # never a half-written IDX file under the real name
+            stat = destination.stat()
+            _check_idx_file(destination, expected, stat.st_size, stat.st_mtime_ns)
+    except OSError as error:
+        raise DataRootError(
+            f"{folder} holds only .gz files and they cannot be unpacked ({error.strerror}: "
+            f"{error.filename}). Unpack them there (gunzip -k {folder}/*.gz) or set FMNIST_CACHE "
+            "to a writable folder.") from error
+    return target_root
 
 
 def load_fashion_mnist(

@@ -9,7 +9,11 @@ from torch import nn
 
 
 def get_num_correct(preds: torch.Tensor, labels: torch.Tensor) -> int:
-    """Number of rows of ``preds`` (logits ``[N, C]``) whose argmax equals ``labels`` (``[N]``)."""
+    """Number of rows of ``preds`` (logits ``[N, C]``) whose argmax equals ``labels`` (``[N]``).
+
+    >>> get_num_correct(torch.tensor([[0.1, 0.9], [0.8, 0.2]]), torch.tensor([1, 1]))
+    1
+    """
     return preds.argmax(dim=1).eq(labels).sum().item()
 
 
@@ -21,9 +25,16 @@ def get_all_preds(
 ) -> torch.Tensor:
     """Concatenate ``model``'s outputs for every batch of ``loader``, in loader order, on the CPU.
 
-    ``device`` defaults to the device of the model's parameters. Gradients are not tracked.
+    The model runs in eval mode (batch norm uses its running statistics, dropout is off) and is
+    put back in the mode it was in. ``device`` defaults to the device of the model's parameters.
+    Gradients are not tracked.
     """
     if device is None:
         device = next(model.parameters()).device
-    outputs = [model(images.to(device)).cpu() for images, _ in loader]
+    was_training = model.training
+    model.eval()
+    try:
+        outputs = [model(images.to(device)).cpu() for images, _ in loader]
+    finally:
+        model.train(was_training)
     return torch.cat(outputs, dim=0)

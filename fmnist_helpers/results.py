@@ -13,14 +13,18 @@ from typing import Any
 import torch
 import torchvision
 
-from .data import REPO_ROOT
+from .paths import course_dir
 
-OUTPUTS_ROOT = REPO_ROOT / "outputs"
+
+def default_out_dir(notebook: str) -> Path:
+    """Where a notebook writes when no ``out_dir`` is given: ``outputs/<notebook>`` in the course."""
+    return course_dir() / "outputs" / notebook
 
 
 def resolve_out_dir(out_dir: str | os.PathLike[str] | None, notebook: str) -> Path:
-    """Return ``out_dir`` (created), or ``<repo>/outputs/<notebook>`` when it is ``None`` or ``""``."""
-    path = Path(out_dir) if out_dir not in (None, "") else OUTPUTS_ROOT / notebook
+    """Return ``out_dir`` as an absolute folder (created), or ``default_out_dir(notebook)`` when it
+    is ``None`` or ``""``."""
+    path = Path(out_dir).expanduser() if out_dir not in (None, "") else default_out_dir(notebook)
     path.mkdir(parents=True, exist_ok=True)
     return path.resolve()
 
@@ -52,14 +56,15 @@ def provenance(seed: int | None = None, parameters: dict[str, Any] | None = None
     }
 
 
-def _jsonable(value: Any) -> Any:
+def jsonable(value: Any) -> Any:
+    """``value`` with tensors, paths and NumPy scalars turned into what JSON can hold."""
     if isinstance(value, dict):
-        return {str(k): _jsonable(v) for k, v in value.items()}
+        return {str(k): jsonable(v) for k, v in value.items()}
     if isinstance(value, (list, tuple)):
-        return [_jsonable(v) for v in value]
+        return [jsonable(v) for v in value]
     if isinstance(value, torch.Tensor):
         return value.tolist()
-    if isinstance(value, Path):
+    if isinstance(value, (Path, torch.device)):
         return str(value)
     if hasattr(value, "item") and callable(value.item):  # numpy scalars
         return value.item()
@@ -74,7 +79,7 @@ def save_metrics(
 ) -> Path:
     """Write ``metrics`` plus a ``provenance`` block to ``out_dir/metrics.json``; return its path."""
     path = Path(out_dir) / "metrics.json"
-    record = {**_jsonable(metrics), "provenance": _jsonable(provenance(seed, parameters))}
+    record = {**jsonable(metrics), "provenance": jsonable(provenance(seed, parameters))}
     path.write_text(json.dumps(record, indent=2) + "\n")
     return path
 

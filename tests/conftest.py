@@ -1,27 +1,25 @@
-"""Shared fixtures: the real data (never downloaded) and quick papermill runs of the notebooks."""
+"""Shared fixtures: the real data (never downloaded) and one quick run of each notebook per session.
+
+With ``pytest -n 2`` (``make test``) each test file stays on one worker (``--dist loadfile``), so
+a notebook that several tests check is still executed once.
+"""
 
 from __future__ import annotations
 
-import os
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
-import papermill as pm
+import nbformat
 import pytest
-from papermill.exceptions import PapermillExecutionError
 
+from fmnist_helpers.course.catalog import notebook_parameters, parameters_for, select_notebooks
+from fmnist_helpers.course.environment import apply_environment
+from fmnist_helpers.course.execute import run_notebook
+from fmnist_helpers.course.student import student_copy
 from fmnist_helpers.data import DataMissingError, ensure_fashion_mnist
-from fmnist_helpers.runner import (
-    NOTEBOOKS_DIR,
-    execute_notebook,
-    notebook_parameters,
-    parameters_for,
-    select_notebooks,
-)
 
-os.environ.setdefault("JUPYTER_PREFER_ENV_PATH", "1")
-os.environ.setdefault("OMP_WAIT_POLICY", "PASSIVE")  # see the Makefile
+apply_environment()
 
 
 @pytest.fixture(scope="session")
@@ -33,45 +31,55 @@ def data_root() -> Path:
         pytest.fail(f"{error}\n(for the tests: FMNIST_DATA=../shared/data)")
 
 
-def quick_parameters(path: Path, out_dir: Path, data_root: Path, **extra: Any) -> dict[str, Any]:
-    """The quick preset's values that ``path`` declares, plus its out_dir, data root and ``extra``."""
-    return parameters_for(path, "quick", extra, out_dir, str(data_root), {})
+@pytest.fixture(scope="session")
+def run_quick(data_root) -> Callable[..., Path]:
+    """``run_quick("07", out_dir, lrs=[0.005])``: execute a notebook with the quick preset's values
+    plus ``extra`` into ``out_dir`` (executed copy: ``out_dir/executed.ipynb``); fail on an error."""
+
+    def run(number: str, out_dir: Path, **extra: Any) -> Path:
+        (path,) = select_notebooks(number)
+        params = parameters_for(path, "quick", extra, out_dir, str(data_root), {})
+        result = run_notebook(path, out_dir, params, out_dir / "executed.ipynb")
+        if result.status != "ok":
+            pytest.fail(f"{path.name} with {params}: {result.status}: {result.error}")
+        return out_dir
+
+    return run
 
 
 @pytest.fixture(scope="session")
-def quick_run(tmp_path_factory, data_root) -> Callable[..., Path]:
-    """``quick_run("04")`` executes notebook 04 with quick parameters once per session.
-
-    Returns the notebook's ``out_dir``; the executed notebook is ``out_dir / "executed.ipynb"``.
-    Notebook 05 gets 04's output as ``train_dir`` automatically.
-    """
+def quick_run(tmp_path_factory, run_quick) -> Callable[[str], Path]:
+    """``quick_run("04")`` executes notebook 04 with the quick preset once per session and returns
+    its ``out_dir``. A notebook that needs 04's weights (05) gets 04's ``out_dir`` as ``train_dir``."""
     cache: dict[str, Path] = {}
 
     def run(number: str) -> Path:
         if number not in cache:
             (path,) = select_notebooks(number)
-            out_dir = tmp_path_factory.mktemp(f"nb{number}")
-            extra = {}
-            if "train_dir" in notebook_parameters(path):
-                extra["train_dir"] = str(run("04"))
-            params = quick_parameters(path, out_dir, data_root, **extra)
-            execute_notebook(path, out_dir / "executed.ipynb", params)
-            cache[number] = out_dir
+            extra = {"train_dir": str(run("04"))} if "train_dir" in notebook_parameters(path) else {}
+            cache[number] = run_quick(number, tmp_path_factory.mktemp(f"nb{number}"), **extra)
         return cache[number]
 
     return run
 
 
-@pytest.fixture
-def run_expecting_error(tmp_path, data_root) -> Callable[..., PapermillExecutionError]:
-    """Run a notebook with bad ``parameters``; return papermill's error (fails if none is raised)."""
+@pytest.fixture(scope="session")
+def student_run(tmp_path_factory, data_root, quick_run) -> Callable[[str], nbformat.NotebookNode]:
+    """``student_run("04")``: the student copy of notebook 04 (``fmnist-course student``) executed
+    with the quick preset, every cell run even after a stub raised; returns the executed notebook."""
+    cache: dict[str, nbformat.NotebookNode] = {}
 
-    def run(number: str, **parameters: Any) -> PapermillExecutionError:
-        (path,) = select_notebooks(number)
-        params = quick_parameters(path, tmp_path, data_root, **parameters)
-        with pytest.raises(PapermillExecutionError) as info:
-            pm.execute_notebook(str(path), str(tmp_path / "failed.ipynb"), parameters=params,
-                                kernel_name="python3", progress_bar=False, cwd=str(NOTEBOOKS_DIR))
-        return info.value
+    def run(number: str) -> nbformat.NotebookNode:
+        if number not in cache:
+            (path,) = select_notebooks(number)
+            folder = tmp_path_factory.mktemp(f"student{number}")
+            copy = folder / path.name
+            nbformat.write(student_copy(nbformat.read(path, as_version=4)), copy)
+            extra = {"train_dir": str(quick_run("04"))} if "train_dir" in notebook_parameters(path) else {}
+            params = parameters_for(path, "quick", extra, folder / "out", str(data_root), {})
+            run_notebook(copy, folder / "out", params, folder / "executed.ipynb", allow_errors=True)
+            cache[number] = nbformat.read(folder / "executed.ipynb", as_version=4)
+        return cache[number]
 
     return run
+

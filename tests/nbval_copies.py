@@ -17,7 +17,7 @@ import nbformat
 from papermill.iorw import load_notebook_node
 from papermill.parameterize import parameterize_notebook
 
-from fmnist_helpers.runner import discover_notebooks, notebook_number, parameters_for
+from fmnist_helpers.course.catalog import discover_notebooks, notebook_number, parameters_for
 
 
 def write_copies(target: Path) -> list[Path]:

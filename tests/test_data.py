@@ -11,12 +11,13 @@ import pytest
 import torch
 from torchvision import transforms
 
+from fmnist_helpers import data as data_module
 from fmnist_helpers.data import (
     CLASSES,
-    DEFAULT_DATA_ROOT,
     RAW_FILES,
     DataCorruptError,
     DataMissingError,
+    DataRootError,
     load_fashion_mnist,
     load_tensors,
     resolve_data_root,
@@ -34,7 +35,8 @@ def test_root_resolution_order(monkeypatch, tmp_path):
     assert resolve_data_root(tmp_path / "arg") == tmp_path / "arg"
     assert resolve_data_root() == tmp_path / "env"
     monkeypatch.delenv("FMNIST_DATA")
-    assert resolve_data_root() == DEFAULT_DATA_ROOT
+    monkeypatch.chdir(Path(__file__).parent)  # tests/: the course folder is found above it
+    assert resolve_data_root() == Path(__file__).resolve().parent.parent / "data"
 
 
 def test_real_train_and_test_sets(data_root):
@@ -132,3 +134,30 @@ def test_corrupt_gz_is_refused(data_root, tmp_path):
 def test_gz_only_copy_is_unpacked_and_loads(data_root, tmp_path):
     _copy_raw(data_root, tmp_path, gz=True)
     assert len(load_fashion_mnist(train=False, root=tmp_path, download=False)) == 10000
+
+
+def test_read_only_gz_folder_is_unpacked_to_a_cache(data_root, tmp_path, monkeypatch):
+    """A classroom's shared, read-only copy of the four .gz files: unpacked once into a cache."""
+    shared = tmp_path / "shared"
+    raw = _copy_raw(data_root, shared, gz=True)
+    monkeypatch.setattr(data_module, "_writable", lambda folder: folder != raw)  # as on a read-only mount
+    cache = tmp_path / "cache"
+    monkeypatch.setenv("FMNIST_CACHE", str(cache))
+    images, labels = load_tensors(train=False, root=shared, download=False)
+    assert images.shape == (10000, 1, 28, 28) and labels.bincount().tolist() == [1000] * 10
+    gz_names = sorted(f.gz_name for f in RAW_FILES[True] + RAW_FILES[False])
+    assert sorted(p.name for p in raw.iterdir()) == gz_names  # the shared folder is untouched
+    assert (cache / "FashionMNIST" / "raw" / "t10k-images-idx3-ubyte").is_file()
+
+
+def test_read_only_gz_folder_without_a_writable_cache_says_what_to_do(data_root, tmp_path,
+                                                                       monkeypatch):
+    shared = tmp_path / "shared"
+    raw = _copy_raw(data_root, shared, gz=True)
+    monkeypatch.setattr(data_module, "_writable", lambda folder: folder != raw)
+    blocker = tmp_path / "a_file"
+    blocker.write_text("not a folder")
+    monkeypatch.setenv("FMNIST_CACHE", str(blocker / "cache"))
+    with pytest.raises(DataRootError, match=r"holds only \.gz files and they cannot be unpacked"
+                                            r".*gunzip -k .*FMNIST_CACHE"):
+        load_tensors(train=False, root=shared, download=False)

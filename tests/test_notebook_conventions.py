@@ -8,7 +8,7 @@ import re
 import nbformat
 import pytest
 
-from fmnist_helpers.runner import discover_notebooks, notebook_parameters
+from fmnist_helpers.course.catalog import discover_notebooks, notebook_parameters
 
 NOTEBOOKS = discover_notebooks()
 EXPECTED = ["01", "02", "03", "04", "05", "06", "07", "08", "09", "10", "11"]
@@ -44,6 +44,23 @@ def test_parameters_cell_is_second_and_fully_visible_to_papermill(notebook):
         assert spec["help"], f"{name} has no comment saying what it is"
 
 
+def test_the_checking_cell_is_one_call(notebook):
+    """The first code cell after the parameters checks them all, seeds, and makes out_dir."""
+    path, nb = notebook
+    after = next(c for c in nb.cells[2:] if c.cell_type == "code")
+    assert after.source == ('import fmnist_helpers as fh\n\n'
+                            f'setup = fh.start_notebook("{path.stem}", globals())')
+
+
+def test_only_the_parameters_cell_annotates_names(notebook):
+    """start_notebook reads the declared parameters from the annotations the parameters cell makes."""
+    _, nb = notebook
+    for cell in nb.cells[2:]:
+        if cell.cell_type == "code":
+            tree = ast.parse("\n".join(ln for ln in cell.source.splitlines() if not ln.startswith("%")))
+            assert not [n for n in tree.body if isinstance(n, ast.AnnAssign)], cell.source[:80]
+
+
 def test_summary_exercises_and_solutions(notebook):
     _, nb = notebook
     lines = [ln.strip() for c in nb.cells if c.cell_type == "markdown" for ln in c.source.splitlines()]
@@ -53,7 +70,9 @@ def test_summary_exercises_and_solutions(notebook):
 
 def test_committed_outputs_are_complete_and_clean(notebook):
     _, nb = notebook
-    assert nb.metadata["kernelspec"]["name"] == "python3"
+    # exactly what JupyterLab writes, so opening the notebook does not mark it modified
+    assert nb.metadata["kernelspec"] == {"display_name": "Python 3 (ipykernel)", "language": "python",
+                                         "name": "python3"}
     assert set(nb.metadata) <= {"kernelspec", "language_info"}
     code = [c for c in nb.cells if c.cell_type == "code"]
     assert all(c.execution_count is not None for c in code if c.source.strip()), "unexecuted cells"

@@ -10,23 +10,21 @@ import numpy as np
 import pytest
 import torch
 
-from fmnist_helpers import get_device, plot_confusion_matrix, progress, save_metrics, set_seed, show_images
-from fmnist_helpers.checks import (
-    ParameterError,
-    check_choice,
-    check_float,
-    check_float_list,
-    check_int,
-    check_int_list,
-)
+from fmnist_helpers import device as device_module
+from fmnist_helpers import get_device, plot_confusion_matrix, save_metrics, set_seed, show_images, tqdm
+from fmnist_helpers.checks import ParameterError, check_choice, check_float, check_int, read_list
 
 matplotlib.use("Agg")
 
 
-def test_auto_device_is_available():
-    device = get_device("auto")
-    expected = "cuda" if torch.cuda.is_available() else device.type
-    assert device.type == expected
+def test_auto_device_prefers_cuda_then_mps_then_cpu(monkeypatch):
+    monkeypatch.setattr(torch.cuda, "is_available", lambda: False)
+    monkeypatch.setattr(device_module, "_mps_available", lambda: False)
+    assert get_device("auto") == torch.device("cpu")
+    monkeypatch.setattr(device_module, "_mps_available", lambda: True)
+    assert get_device("auto") == torch.device("mps")
+    monkeypatch.setattr(torch.cuda, "is_available", lambda: True)
+    assert get_device("auto") == torch.device("cuda")
     assert get_device("cpu") == torch.device("cpu")
 
 
@@ -49,10 +47,14 @@ def test_set_seed_repeats_every_generator():
     assert draw() == draw()
 
 
-def test_progress_switches_off():
-    items = [1, 2, 3]
-    assert progress(items, enabled=False) is items
-    assert list(progress(items, enabled=True, disable=True)) == items
+def test_progress_bar_is_text_and_switches_off(monkeypatch, capsys):
+    monkeypatch.delenv("TQDM_DISABLE", raising=False)
+    assert list(tqdm([1, 2, 3], desc="items")) == [1, 2, 3]
+    assert "items: 100%" in capsys.readouterr().out  # a text bar on stdout, no widget
+    bar = tqdm([1, 2, 3], disable=True)
+    assert bar.disable and list(bar) == [1, 2, 3]
+    monkeypatch.setenv("TQDM_DISABLE", "1")
+    assert tqdm([1], disable=False).disable  # make notebooks: no bars in committed outputs
 
 
 @pytest.mark.parametrize(("check", "value", "message"), [
@@ -66,13 +68,13 @@ def test_parameter_checks_name_the_parameter(check, value, message):
         check(value)
 
 
-def test_list_checks_read_papermill_text():
-    assert check_float_list("lrs", "[0.01, 0.001]", minimum=0) == [0.01, 0.001]
-    assert check_int_list("batch_sizes", [100, 1000], minimum=1) == [100, 1000]
-    with pytest.raises(ParameterError, match=r"batch_sizes\[1\] must be at least 1, got 0"):
-        check_int_list("batch_sizes", "[100, 0]", minimum=1)
+def test_lists_are_read_from_papermill_text():
+    assert read_list("lrs", "[0.01, 0.001]") == [0.01, 0.001]
+    assert read_list("batch_sizes", (100, 1000)) == [100, 1000]
     with pytest.raises(ParameterError, match="lrs must be a list such as"):
-        check_float_list("lrs", "0.01, oops")
+        read_list("lrs", "0.01, oops")
+    with pytest.raises(ParameterError, match="lrs must be a non-empty list"):
+        read_list("lrs", "[]")
 
 
 def test_show_images_draws_one_grid():

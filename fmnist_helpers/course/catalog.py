@@ -1,0 +1,129 @@
+"""The course's notebooks: finding them, their parameters (papermill's inspection), the presets."""
+
+from __future__ import annotations
+
+import functools
+from collections.abc import Mapping, Sequence
+from pathlib import Path
+from typing import Any
+
+import pandas as pd
+import papermill as pm
+
+from ..paths import NOTEBOOK_PATTERN, course_dir
+
+PRESETS: dict[str, dict[str, Any]] = {
+    # full: each notebook's own defaults; only progress bars are switched off (they clutter logs)
+    "full": {"show_progress": False, "open_tensorboard": False},
+    # quick: a smoke test of every notebook in a few seconds of training each
+    "quick": {
+        "show_progress": False,
+        "open_tensorboard": False,
+        "epochs": 1,
+        "max_batches": 50,
+        "num_runs_limit": 2,
+        "timing_batches": 20,
+    },
+}
+"""Parameter values each preset passes to every notebook that declares the parameter."""
+
+OUTPUT_LINKS = {"train_dir": "04"}
+"""A parameter that names another notebook's ``out_dir``: set to it when both run together."""
+
+
+class CourseError(ValueError):
+    """A request refused before anything runs (unknown notebook, bad parameter, unusable folder)."""
+
+
+def default_notebooks_dir() -> Path:
+    """``notebooks/`` in the course folder (found from the working directory)."""
+    return course_dir() / "notebooks"
+
+
+def default_runs_dir() -> Path:
+    """``runs/`` in the course folder: where run and sweep folders are created."""
+    return course_dir() / "runs"
+
+
+def discover_notebooks(folder: Path | None = None) -> list[Path]:
+    """The course's notebooks, ``NN_topic.ipynb``, in order, as absolute paths."""
+    return sorted(Path(folder or default_notebooks_dir()).expanduser().resolve().glob(NOTEBOOK_PATTERN))
+
+
+def notebook_number(path: Path) -> str:
+    """``"04"`` for ``04_training.ipynb``."""
+    return path.name[:2]
+
+
+def check_preset(preset: str) -> dict[str, Any]:
+    """The values of ``preset``; ``CourseError`` naming the presets for an unknown one."""
+    if preset not in PRESETS:
+        raise CourseError(f"--preset must be one of {', '.join(PRESETS)}, got {preset!r}")
+    return PRESETS[preset]
+
+
+def select_notebooks(only: str | Sequence[str] | None, folder: Path | None = None) -> list[Path]:
+    """Notebooks named by number or name in ``only`` (``"04,05"``), or all when it is empty."""
+    notebooks = discover_notebooks(folder)
+    if not notebooks:
+        raise CourseError(f"no notebooks NN_topic.ipynb in {folder or default_notebooks_dir()}; "
+                          "run the command in the course folder or pass --notebooks-dir")
+    if not only:
+        return notebooks
+    wanted = [w.strip() for w in (only.split(",") if isinstance(only, str) else only) if w.strip()]
+    chosen: list[Path] = []
+    for name in wanted:
+        matches = [p for p in notebooks if name in (notebook_number(p), p.stem, p.name)
+                   or (name.isdigit() and notebook_number(p) == name.zfill(2))]
+        if not matches:
+            known = ", ".join(p.stem for p in notebooks)
+            raise CourseError(f"--only: no notebook {name!r}; the notebooks are: {known}")
+        chosen += [p for p in matches if p not in chosen]
+    return sorted(chosen)
+
+
+@functools.lru_cache(maxsize=64)
+def _inspect(path: Path, mtime_ns: int) -> dict[str, dict[str, Any]]:
+    return pm.inspect_notebook(str(path))
+
+
+def notebook_parameters(path: Path) -> dict[str, dict[str, Any]]:
+    """The parameters a notebook declares, from papermill's inspection of its ``parameters`` cell:
+    ``{name: {"name", "inferred_type_name", "default", "help"}}``. Inspected once per file version.
+
+    >>> notebook_parameters(Path("notebooks/04_training.ipynb"))["epochs"]  # doctest: +SKIP
+    {'name': 'epochs', 'inferred_type_name': 'int', 'default': '10', 'help': 'passes over ...'}
+    """
+    path = Path(path).resolve()
+    return _inspect(path, path.stat().st_mtime_ns)
+
+
+def parameters_for(path: Path, preset: str, overrides: Mapping[str, Any], out_dir: Path,
+                   data_root: str | None, linked_dirs: Mapping[str, Path]) -> dict[str, Any]:
+    """The parameters one notebook gets: preset values and overrides it declares, plus its paths.
+
+    ``out_dir`` is always the run's folder for the notebook (an ``out_dir`` override is refused
+    up front); a parameter in ``OUTPUT_LINKS`` names the linked notebook's folder in this run.
+    """
+    declared = notebook_parameters(path)
+    values = {k: v for k, v in check_preset(preset).items() if k in declared}
+    values.update({k: v for k, v in overrides.items() if k in declared})
+    if "out_dir" in declared:
+        values["out_dir"] = str(out_dir)
+    if "data_root" in declared and data_root is not None:
+        values["data_root"] = data_root
+    for name, number in OUTPUT_LINKS.items():
+        if name in declared and number in linked_dirs and name not in overrides:
+            values[name] = str(linked_dirs[number])
+    return values
+
+
+def list_notebooks(folder: Path | None = None) -> pd.DataFrame:
+    """Every notebook with its parameters, their types and defaults."""
+    rows = []
+    for path in discover_notebooks(folder):
+        for name, spec in notebook_parameters(path).items():
+            rows.append({"notebook": path.stem, "parameter": name,
+                         "type": spec.get("inferred_type_name"), "default": spec.get("default"),
+                         "help": spec.get("help", "")})
+    return pd.DataFrame(rows)

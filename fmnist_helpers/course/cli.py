@@ -1,0 +1,197 @@
+"""fmnist-course: run, sweep, list, copy and refresh the course's notebooks (make course calls it)."""
+
+from __future__ import annotations
+
+import argparse
+import ast
+import sys
+from collections.abc import Sequence
+from pathlib import Path
+from typing import Any
+
+import pandas as pd
+
+from ..progress import tqdm
+from .catalog import PRESETS, CourseError, list_notebooks
+from .environment import apply_environment, install_kernel
+from .execute import NotebookResult
+from .refresh import refresh_notebooks
+from .report import results_table
+from .run import run_course
+from .signals import exit_code, install_stop_handlers
+from .student import write_student_copies
+from .sweep import run_sweep
+
+
+def parse_value(text: str) -> Any:
+    """Read a command-line value as Python: ``3`` int, ``0.01`` float, ``True``, ``None``, lists.
+
+    Anything that is not a Python literal stays a string.
+    """
+    try:
+        return ast.literal_eval(text)
+    except (ValueError, SyntaxError):
+        return text
+
+
+def _overrides(pairs: Sequence[Sequence[str]] | None) -> dict[str, Any]:
+    return {name: parse_value(value) for name, value in (pairs or [])}
+
+
+def _grid(pairs: Sequence[Sequence[str]]) -> dict[str, list[Any]]:
+    grid: dict[str, list[Any]] = {}
+    for name, *values in pairs:
+        if not values:
+            raise CourseError(f"-p {name}: give at least one value")
+        grid[name] = [parse_value(v) for v in values]
+    return grid
+
+
+def _add_folder_options(command: argparse.ArgumentParser) -> None:
+    command.add_argument("--notebooks-dir", type=Path, default=None,
+                         help="where the notebooks are (default: notebooks/ in the course folder)")
+    command.add_argument("--runs-root", type=Path, default=None,
+                         help="where run folders are created (default: runs/ in the course folder)")
+    command.add_argument("--data-root", default=None,
+                         help="the folder that holds FashionMNIST/raw/ (default: $FMNIST_DATA, "
+                              "else data/ in the course folder)")
+    command.add_argument("--preset", choices=sorted(PRESETS), default="full",
+                         help="full: each notebook's defaults; quick: one short epoch each, a "
+                              "smoke test in a few minutes")
+
+
+def build_parser() -> argparse.ArgumentParser:
+    """The argument parser for ``fmnist-course``."""
+    parser = argparse.ArgumentParser(
+        prog="fmnist-course", description=__doc__,
+        epilog="The course folder is the working directory (or the nearest folder above it) that "
+               "holds notebooks/. Values after -p are read as Python: 3, 0.01, True, None, [1, 2].")
+    commands = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
+
+    run = commands.add_parser("run", help="execute the notebooks in order into runs/<timestamp>/")
+    run.add_argument("--only", default="", help="notebooks by number or name, e.g. 04,05")
+    run.add_argument("-p", "--parameter", nargs=2, action="append", metavar=("NAME", "VALUE"),
+                     help="set a parameter in every notebook that declares it, e.g. -p epochs 3")
+    run.add_argument("--keep-going", action="store_true",
+                     help="run the remaining notebooks after one fails (default: stop)")
+    run.add_argument("--no-progress", action="store_true", help="no progress bar")
+    _add_folder_options(run)
+
+    commands.add_parser("list", help="the notebooks with their parameters and defaults")
+
+    sweep = commands.add_parser("sweep", help="run one notebook for every combination of values")
+    sweep.add_argument("notebook", help="the notebook, by number or name, e.g. 04")
+    sweep.add_argument("-p", "--parameter", nargs="+", action="append", required=True,
+                       metavar="NAME VALUE", help="a parameter and the values to try: -p lr 0.01 0.001")
+    sweep.add_argument("--jobs", type=int, default=1,
+                       help="notebooks run at the same time (worker processes; default 1)")
+    _add_folder_options(sweep)
+
+    student = commands.add_parser("student", help="write student copies without the answers")
+    student.add_argument("--out", type=Path, default=None,
+                         help="folder for the copies (default: student/ in the course folder)")
+    student.add_argument("--only", default="", help="notebooks by number or name, e.g. 04,05")
+    student.add_argument("--notebooks-dir", type=Path, default=None,
+                         help="where the notebooks are (default: notebooks/ in the course folder)")
+
+    refresh = commands.add_parser("refresh", help="re-execute the committed notebooks in place")
+    refresh.add_argument("--only", default="", help="notebooks by number or name, e.g. 04,05")
+
+    commands.add_parser("kernel", help="write this environment's python3 kernel spec (make does this)")
+    return parser
+
+
+def _print_table(results: Sequence[NotebookResult]) -> None:
+    with pd.option_context("display.max_colwidth", 100, "display.width", 160):
+        print(results_table(results).to_string(index=False))
+
+
+def _cmd_run(args: argparse.Namespace) -> int:
+    bar = tqdm(total=None, desc="notebooks", unit="nb", disable=args.no_progress)
+
+    def on_result(result: NotebookResult) -> None:
+        bar.update(1)
+        bar.set_postfix_str(f"{result.notebook}: {result.status}")
+
+    try:
+        run_dir, results = run_course(only=args.only, preset=args.preset,
+                                      overrides=_overrides(args.parameter), data_root=args.data_root,
+                                      keep_going=args.keep_going, runs_root=args.runs_root,
+                                      notebooks_dir=args.notebooks_dir, on_result=on_result)
+    finally:
+        bar.close()
+    _print_table(results)
+    print(f"\nexecuted notebooks and report: {run_dir}/report.md")
+    for r in results:
+        if r.status in ("failed", "timeout", "interrupted"):
+            print(f"{r.status.upper()}: {r.notebook}.ipynb, {r.error}", file=sys.stderr)
+    if any(r.status == "interrupted" for r in results):
+        return exit_code(130)
+    return 1 if any(r.status != "ok" for r in results) else 0
+
+
+def _cmd_list(_: argparse.Namespace) -> int:
+    with pd.option_context("display.max_rows", None, "display.max_colwidth", 60,
+                           "display.width", 200):
+        print(list_notebooks().to_string(index=False))
+    return 0
+
+
+def _cmd_sweep(args: argparse.Namespace) -> int:
+    sweep_dir, table, interrupted = run_sweep(args.notebook, _grid(args.parameter), jobs=args.jobs,
+                                              preset=args.preset, data_root=args.data_root,
+                                              runs_root=args.runs_root,
+                                              notebooks_dir=args.notebooks_dir)
+    with pd.option_context("display.max_colwidth", 80, "display.width", 200):
+        print(table.drop(columns=["folder"], errors="ignore").to_string(index=False))
+    print(f"\nresults: {sweep_dir}/results.csv, plot: {sweep_dir}/comparison.png")
+    if interrupted:
+        return exit_code(130)
+    return 0 if (table["status"] == "ok").all() else 1
+
+
+def _cmd_student(args: argparse.Namespace) -> int:
+    copies = write_student_copies(args.out, args.only, args.notebooks_dir)
+    for copy in copies:
+        if copy.kept is not None:
+            print(f"{copy.kept} was edited since it was made: kept it, wrote {copy.path.name} "
+                  "beside it")
+    folder = copies[0].path.parent if copies else args.out
+    print(f"wrote {len(copies)} student notebooks to {folder}")
+    return 0
+
+
+def _cmd_refresh(args: argparse.Namespace) -> int:
+    refresh_notebooks(args.only)
+    return 0
+
+
+def _cmd_kernel(_: argparse.Namespace) -> int:
+    print(f"wrote {install_kernel()}")
+    return 0
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """Entry point of ``fmnist-course``; returns the exit status."""
+    apply_environment()
+    args = build_parser().parse_args(argv)
+    handlers = {"run": _cmd_run, "list": _cmd_list, "sweep": _cmd_sweep, "student": _cmd_student,
+                "refresh": _cmd_refresh, "kernel": _cmd_kernel}
+    install_stop_handlers()
+    try:
+        return handlers[args.command](args)
+    except CourseError as error:
+        print(f"fmnist-course: error: {error}", file=sys.stderr)
+        return 2
+    except OSError as error:  # a folder the command cannot create, read or write
+        where = f" {error.filename}" if error.filename else ""
+        print(f"fmnist-course: error: cannot use{where}: {error.strerror or error}; choose another "
+              "folder or fix its permissions", file=sys.stderr)
+        return 2
+    except KeyboardInterrupt:
+        print("fmnist-course: stopped", file=sys.stderr)
+        return exit_code(130)
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,92 @@
+"""``run_notebook``: the one way the course executes a notebook (runs, sweeps, grading, tests)."""
+
+from __future__ import annotations
+
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import papermill as pm
+from nbclient.exceptions import CellTimeoutError, DeadKernelError
+from papermill.exceptions import PapermillExecutionError
+from traitlets.config import Config
+
+from .environment import KERNEL_NAME, apply_environment
+from .headline import key_metrics
+
+# CurveZMQ between the runner and its kernels (the kernel spec declares support): no plain-text
+# traffic on local TCP ports, and no "running over TCP without encryption" warning per kernel.
+KERNEL_CONFIG = Config({"KernelManager": {"transport_encryption": "auto"}})
+
+
+@dataclass
+class NotebookResult:
+    """What happened to one notebook: ``status`` is ok, failed, timeout, interrupted or not run."""
+
+    notebook: str
+    status: str = "not run"
+    seconds: float = 0.0
+    error: str = ""  # one line: the failing cell and the error
+    cell: int | None = None
+    output: str = ""  # the executed notebook
+    metrics: dict[str, Any] = field(default_factory=dict)
+
+
+def one_line(text: str, limit: int = 300) -> str:
+    """``text`` on one line (a table cell), shortened to ``limit`` characters."""
+    flat = " ".join(text.split())
+    return flat if len(flat) <= limit else flat[: limit - 1] + "…"
+
+
+def describe_failure(error: BaseException) -> tuple[str, int | None]:
+    """One line naming the failing cell and its error, and the cell's index (None if unknown)."""
+    if isinstance(error, PapermillExecutionError):
+        first_line = next((ln for ln in error.source.splitlines() if ln.strip()), "")
+        return (one_line(f"cell {error.cell_index} (`{first_line.strip()[:60]}`): "
+                         f"{error.ename}: {error.evalue}"), error.cell_index)
+    return one_line(f"{type(error).__name__}: {error}"), None
+
+
+def run_notebook(
+    path: Path,
+    out_dir: Path,
+    parameters: dict[str, Any],
+    output: Path | None = None,
+    cell_timeout: float | None = None,
+    allow_errors: bool = False,
+) -> NotebookResult:
+    """Execute ``path`` with papermill and ``parameters`` into ``output`` (default: ``out_dir/
+    <name>``), the kernel started in the notebook's folder; return what happened.
+
+    A failing cell, a cell running past ``cell_timeout`` seconds or a dead kernel becomes a result
+    (status ``failed`` or ``timeout``), never an exception; so does Ctrl-C (``interrupted``), after
+    the kernel was shut down. With ``allow_errors`` every cell runs even after one fails (a student
+    copy's stubs, a submission to grade); the first error is still reported. ``metrics`` holds the
+    headline results of ``out_dir/metrics.json``.
+    """
+    apply_environment()
+    output = output or out_dir / path.name
+    result = NotebookResult(path.stem, output=str(output))
+    start = time.perf_counter()
+    try:
+        pm.execute_notebook(str(path), str(output), parameters=parameters, kernel_name=KERNEL_NAME,
+                            progress_bar=False, cwd=str(path.parent), config=KERNEL_CONFIG,
+                            execution_timeout=cell_timeout, allow_errors=allow_errors)
+        result.status = "ok"
+    except KeyboardInterrupt:
+        result.status, result.error = "interrupted", "interrupted (Ctrl-C or a stop signal)"
+    except (CellTimeoutError, TimeoutError) as error:
+        result.status = "timeout"
+        result.error = one_line(f"a cell ran longer than {cell_timeout} s: {error}")
+    except PapermillExecutionError as error:
+        result.status = "failed"
+        result.error, result.cell = describe_failure(error)
+    except DeadKernelError as error:
+        result.status, result.error = "failed", one_line(f"the kernel died: {error}")
+    except Exception as error:  # an unreadable notebook, say: reported like a failing cell
+        result.status = "failed"
+        result.error, result.cell = describe_failure(error)
+    result.seconds = round(time.perf_counter() - start, 1)
+    result.metrics = key_metrics(out_dir)
+    return result

@@ -1,0 +1,64 @@
+"""The one check before a run or a sweep starts: parameters known, typed and allowed, data intact.
+
+Everything a request can get wrong is refused here, once, before any notebook runs, with the same
+rules the notebooks' own checking cell applies (``fmnist_helpers.parameters``).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from pathlib import Path
+from typing import Any
+
+from ..checks import ParameterError
+from ..data import DataCorruptError, DataMissingError, DataRootError, ensure_fashion_mnist
+from ..parameters import check_parameter
+from .catalog import CourseError, notebook_parameters
+
+PATH_PARAMETERS = ("data_root", "train_dir")
+"""Parameters naming folders: relative values are taken against the folder the command ran in."""
+
+RUNNER_OWNED = {
+    "out_dir": "the runner gives every notebook its own folder in the run; "
+               "use --runs-root to choose where runs go",
+    "data_root": "use --data-root (or FMNIST_DATA) to choose the data folder",
+}
+"""Parameters the runner sets itself, and what to use instead of ``-p``."""
+
+
+def check_values(notebooks: Sequence[Path], values: Mapping[str, Sequence[Any]]) -> dict[str, list[Any]]:
+    """Check every candidate value of every ``-p`` parameter against every notebook declaring it.
+
+    Returns the values as the notebooks should get them (relative folder paths made absolute).
+    Raises ``CourseError`` naming the parameter, the value and what is allowed.
+    """
+    declared: dict[str, list[tuple[Path, str]]] = {}
+    for path in notebooks:
+        for name, spec in notebook_parameters(path).items():
+            declared.setdefault(name, []).append((path, spec["inferred_type_name"]))
+    checked: dict[str, list[Any]] = {}
+    for name, candidates in values.items():
+        if name in RUNNER_OWNED:
+            raise CourseError(f"-p {name}: {RUNNER_OWNED[name]}")
+        if name not in declared:
+            known = ", ".join(sorted(declared))
+            raise CourseError(f"-p {name}: no selected notebook has a parameter {name!r}; "
+                              f"their parameters are: {known}")
+        for value in candidates:
+            for path, type_name in declared[name]:
+                try:
+                    check_parameter(path.stem, name, value, type_name)
+                except ParameterError as error:
+                    raise CourseError(f"-p {name} {value!r}: {path.name} declares {name}: "
+                                      f"{type_name}; {error}") from None
+        checked[name] = [str(Path(v).expanduser().resolve()) if name in PATH_PARAMETERS and v
+                         else v for v in candidates]
+    return checked
+
+
+def check_data(data_root: str | None) -> str:
+    """Check (or download) the data once; return the absolute data root the notebooks should use."""
+    try:
+        return str(ensure_fashion_mnist(data_root))
+    except (DataMissingError, DataCorruptError, DataRootError) as error:
+        raise CourseError(str(error)) from None

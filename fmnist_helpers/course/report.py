@@ -1,0 +1,52 @@
+"""The report of a course run: ``report.md`` and ``report.json`` in the run folder."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Mapping, Sequence
+from dataclasses import asdict
+from pathlib import Path
+from typing import Any
+
+import pandas as pd
+
+from ..results import provenance
+from .execute import NotebookResult
+
+
+def results_table(results: Sequence[NotebookResult]) -> pd.DataFrame:
+    """One row per notebook: status, seconds, key metrics (or the error)."""
+    rows = []
+    for r in results:
+        shown = ", ".join(f"{k}={v:.4g}" if isinstance(v, float) else f"{k}={v}"
+                          for k, v in list(r.metrics.items())[:4])
+        rows.append({"notebook": r.notebook, "status": r.status, "seconds": r.seconds,
+                     "key metrics / error": r.error or shown})
+    return pd.DataFrame(rows)
+
+
+def write_report(run_dir: Path, results: Sequence[NotebookResult], settings: Mapping[str, Any],
+                 seed: Any = None, notes: Sequence[str] = ()) -> None:
+    """Write ``report.json`` and ``report.md`` (status, time, key metrics, provenance) to the run.
+
+    ``settings`` (preset, overrides, what happens on failure, ...) go into the provenance;
+    ``notes`` are sentences the report shows under the table (which weights 05 analysed, say).
+    """
+    info = provenance(seed=seed, parameters=dict(settings))
+    ok = sum(r.status == "ok" for r in results)
+    record = {"run_dir": str(run_dir), "ok": ok == len(results), "notes": list(notes),
+              "notebooks": [asdict(r) for r in results], "provenance": info}
+    (run_dir / "report.json").write_text(json.dumps(record, indent=2, default=str) + "\n")
+
+    summary = "; ".join(f"{k.replace('_', ' ')}: {v}" for k, v in settings.items()
+                        if not isinstance(v, (dict, list)))
+    lines = [f"# Course run {run_dir.name}", "", f"{summary}; {ok} of {len(results)} notebooks ok.",
+             "", "| notebook | status | seconds | key metrics / error |", "|---|---|---:|---|"]
+    for row in results_table(results).itertuples(index=False):
+        detail = str(row[3]).replace("|", "\\|")
+        lines.append(f"| {row.notebook} | {row.status} | {row.seconds} | {detail} |")
+    if notes:
+        lines += [""] + [f"- {note}" for note in notes]
+    lines += ["", "## Provenance", ""]
+    lines += [f"- {key}: `{json.dumps(value, default=str)}`" for key, value in info.items()]
+    (run_dir / "report.md").write_text("\n".join(lines) + "\n")

@@ -1,0 +1,21 @@
+"""Self-checking exercises: ``check_exercise("04.2", globals())`` after each exercise.
+
+The engine is in ``engine``; each notebook's exercises and their checks are in ``nbNN``.
+"""
+
+from . import nb01, nb02, nb03, nb04, nb05, nb06, nb07, nb08, nb09, nb10, nb11  # noqa: F401  (registers)
+from .engine import (
+    CHECK_MIMETYPE,
+    EXERCISES,
+    Check,
+    CheckResult,
+    answer_hash,
+    between,
+    check_exercise,
+    exercise,
+    matches,
+    run_checks,
+)
+
+__all__ = ["CHECK_MIMETYPE", "EXERCISES", "Check", "CheckResult", "answer_hash", "between",
+           "check_exercise", "exercise", "matches", "run_checks"]

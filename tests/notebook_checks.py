@@ -1,0 +1,45 @@
+"""Reading executed notebooks in tests: errors, exercise check results, cell outputs."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+import nbformat
+
+from fmnist_helpers.course.grade import read_check_results
+from fmnist_helpers.course.student import STUB
+
+
+def executed(path: Path) -> nbformat.NotebookNode:
+    """An executed notebook (``out_dir / "executed.ipynb"`` of a quick run)."""
+    return nbformat.read(path, as_version=4)
+
+
+def errors(notebook: nbformat.NotebookNode) -> list[tuple[str, str]]:
+    """``(cell source, error name)`` for every cell that raised."""
+    return [(cell.source, output.ename) for cell in notebook.cells if cell.cell_type == "code"
+            for output in cell.get("outputs", []) if output.output_type == "error"]
+
+
+def only_stubs_raised(notebook: nbformat.NotebookNode) -> bool:
+    """Whether every cell that raised holds a stub and raised ``NotImplementedError``."""
+    stub_line = STUB.splitlines()[-1].strip()
+    return all(stub_line in source and name == "NotImplementedError"
+               for source, name in errors(notebook))
+
+
+def check_results(notebook: nbformat.NotebookNode) -> list[dict[str, Any]]:
+    """Every exercise check the notebook's check cells displayed."""
+    return read_check_results(notebook)
+
+
+def cell_outputs_text(notebook: nbformat.NotebookNode, first_line: str) -> str:
+    """All text and HTML output of the code cells whose source contains ``first_line``."""
+    texts = []
+    for cell in notebook.cells:
+        if cell.cell_type == "code" and first_line in cell.source:
+            for output in cell.get("outputs", []):
+                texts.append(output.get("text", ""))
+                texts.extend(str(v) for k, v in output.get("data", {}).items() if k.startswith("text/"))
+    return "\n".join(texts)

@@ -1,0 +1,88 @@
+"""``check_parameters`` and ``start_notebook``: what every notebook's checking cell does."""
+
+from __future__ import annotations
+
+import re
+
+import pytest
+import torch
+
+from fmnist_helpers import ParameterError, start_notebook
+from fmnist_helpers.course.catalog import discover_notebooks, notebook_parameters
+from fmnist_helpers.parameters import RULES, annotation_from_text, check_parameter, check_parameters
+
+
+def test_types_come_from_the_annotations():
+    values = {"epochs": 3, "lr": 1, "lrs": "[0.01, 0.001]", "max_batches": None, "device": "cpu"}
+    annotations = {"epochs": int, "lr": float, "lrs": list[float], "max_batches": int | None,
+                   "device": str}
+    checked = check_parameters("04_training", values, annotations)
+    assert checked == {"epochs": 3, "lr": 1.0, "lrs": [0.01, 0.001], "max_batches": None,
+                       "device": torch.device("cpu")}
+    assert isinstance(checked["lr"], float)
+
+
+def test_papermill_type_text_is_read_as_the_same_types():
+    assert annotation_from_text("Optional[int]") == int | None
+    assert annotation_from_text("list[bool]") == list[bool]
+    with pytest.raises(ValueError, match="unsupported parameter type"):
+        annotation_from_text("__import__('os')")
+    assert check_parameter("07", "batch_sizes", [100, 1000], "list[int]") == [100, 1000]
+
+
+@pytest.mark.parametrize(("name", "value", "annotation", "message"), [
+    ("epochs", None, int, "epochs must not be None"),
+    ("epochs", True, int, "epochs must be an integer, got True (bool)"),
+    ("lr", "0.01", float, "lr must be a number, got '0.01' (str)"),
+    ("show_progress", "false", bool, "write False, with a capital letter"),
+    ("batch_sizes", [100, 2.5], list[int], "batch_sizes[1] must be an integer"),
+])
+def test_wrong_types_name_the_parameter(name, value, annotation, message):
+    with pytest.raises(ParameterError, match=re.escape(message)):
+        check_parameter("04", name, value, annotation)
+
+
+def test_one_notebook_may_allow_less():
+    assert check_parameter("04", "batch_size", 1, int) == 1
+    with pytest.raises(ParameterError, match="batch_size must be at least 2"):
+        check_parameter("11_normalization_batchnorm", "batch_size", 1, int)
+
+
+@pytest.mark.parametrize("path", discover_notebooks(), ids=lambda p: p.stem)
+def test_every_notebook_parameter_has_a_rule_and_a_valid_default(path):
+    for name, spec in notebook_parameters(path).items():
+        assert name in RULES, f"{path.name}: add a rule for {name} to fmnist_helpers.parameters"
+        check_parameter(path.stem, name, eval(spec["default"]), spec["inferred_type_name"])
+
+
+def _namespace(**values):
+    annotations = {"data_root": str | None, "epochs": int, "seed": int, "device": str,
+                   "lrs": list[float], "out_dir": str | None}
+    defaults = {"data_root": None, "epochs": 2, "seed": 3, "device": "auto", "lrs": [0.01],
+                "out_dir": None}
+    return {"__annotations__": annotations, **defaults, **values}
+
+
+def test_start_notebook_checks_replaces_and_seeds(tmp_path, capsys):
+    namespace = _namespace(out_dir=str(tmp_path / "out"), lrs="[0.1, 0.2]", device="cpu")
+    setup = start_notebook("04_training", namespace)
+    assert namespace["device"] == torch.device("cpu") and namespace["lrs"] == [0.1, 0.2]
+    assert namespace["out_dir"] == (tmp_path / "out").resolve() and namespace["out_dir"].is_dir()
+    # what the notebook records: every declared parameter as given (lists read from text)
+    assert setup.parameters == {"data_root": None, "epochs": 2, "seed": 3, "device": "cpu",
+                                "lrs": [0.1, 0.2], "out_dir": str(tmp_path / "out")}
+    assert setup.seed == 3 and torch.initial_seed() == 3
+    assert setup.generator.initial_seed() == 3
+    assert "04_training: 6 parameters checked; seed 3; device cpu; results in" in capsys.readouterr().out
+
+
+def test_start_notebook_stops_on_a_bad_value_before_doing_anything(tmp_path):
+    namespace = _namespace(epochs=0, out_dir=str(tmp_path / "never"))
+    with pytest.raises(ParameterError, match="epochs must be at least 1, got 0"):
+        start_notebook("04_training", namespace)
+    assert not (tmp_path / "never").exists() and namespace["epochs"] == 0
+
+
+def test_start_notebook_needs_the_parameters_cell():
+    with pytest.raises(RuntimeError, match="run the parameters cell first"):
+        start_notebook("04_training", {})
