@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import argparse
 import ast
+import os
 import sys
 from collections.abc import Sequence
 from pathlib import Path
@@ -15,6 +16,7 @@ from ..progress import tqdm
 from .catalog import PRESETS, CourseError, list_notebooks
 from .environment import apply_environment, install_kernel
 from .execute import NotebookResult
+from .readme import record_quick_report, update_readme
 from .refresh import refresh_notebooks
 from .report import results_table
 from .run import run_course
@@ -97,6 +99,12 @@ def build_parser() -> argparse.ArgumentParser:
     refresh = commands.add_parser("refresh", help="re-execute the committed notebooks in place")
     refresh.add_argument("--only", default="", help="notebooks by number or name, e.g. 04,05")
 
+    readme = commands.add_parser("readme", help="rewrite the README's measured numbers from results/")
+    readme.add_argument("--check", action="store_true",
+                        help="only say whether the README is up to date (exit 1 if not)")
+    readme.add_argument("--quick-report", type=Path, default=None,
+                        help="first record the seconds of a --preset quick run from its report.json")
+
     commands.add_parser("kernel", help="write this environment's python3 kernel spec (make does this)")
     return parser
 
@@ -166,6 +174,16 @@ def _cmd_refresh(args: argparse.Namespace) -> int:
     return 0
 
 
+def _cmd_readme(args: argparse.Namespace) -> int:
+    if args.quick_report is not None:
+        record_quick_report(args.quick_report)
+    up_to_date = update_readme(check=args.check)
+    print("README.md is up to date" if up_to_date else
+          "README.md is out of date: run `fmnist-course readme`" if args.check else
+          "README.md updated from results/")
+    return 1 if args.check and not up_to_date else 0
+
+
 def _cmd_kernel(_: argparse.Namespace) -> int:
     print(f"wrote {install_kernel()}")
     return 0
@@ -176,13 +194,17 @@ def main(argv: Sequence[str] | None = None) -> int:
     apply_environment()
     args = build_parser().parse_args(argv)
     handlers = {"run": _cmd_run, "list": _cmd_list, "sweep": _cmd_sweep, "student": _cmd_student,
-                "refresh": _cmd_refresh, "kernel": _cmd_kernel}
+                "refresh": _cmd_refresh, "readme": _cmd_readme,
+                "kernel": _cmd_kernel}
     install_stop_handlers()
     try:
         return handlers[args.command](args)
     except CourseError as error:
         print(f"fmnist-course: error: {error}", file=sys.stderr)
         return 2
+    except BrokenPipeError:  # `fmnist-course list | head`: the reader has gone, nothing to say
+        sys.stdout = open(os.devnull, "w")  # noqa: SIM115  (Python's advice: no flush errors at exit)
+        return 0
     except OSError as error:  # a folder the command cannot create, read or write
         where = f" {error.filename}" if error.filename else ""
         print(f"fmnist-course: error: cannot use{where}: {error.strerror or error}; choose another "

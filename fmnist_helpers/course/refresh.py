@@ -11,9 +11,11 @@ import nbformat
 from nbconvert.preprocessors import ClearMetadataPreprocessor
 
 from ..progress import tqdm
+from ..results import default_out_dir, load_metrics
 from .catalog import CourseError, default_notebooks_dir, select_notebooks
 from .environment import KERNEL_DISPLAY_NAME, KERNEL_NAME
 from .execute import NotebookResult, run_notebook
+from .readme import record_notebook
 
 CLEAN_METADATA = ClearMetadataPreprocessor(
     clear_cell_metadata=True, clear_notebook_metadata=True,
@@ -34,7 +36,8 @@ def clean_metadata(notebook: nbformat.NotebookNode) -> nbformat.NotebookNode:
 
 
 def refresh_notebook(path: Path, cell_timeout: float = 1800) -> NotebookResult:
-    """Execute ``path`` top to bottom with its own defaults and, if every cell ran, save it in place.
+    """Execute ``path`` top to bottom with its own defaults and, if every cell ran, save it in place
+    and record its seconds and ``metrics.json`` in ``results/notebooks.json`` (the README's numbers).
 
     Progress bars are switched off (``TQDM_DISABLE=1``): committed outputs hold no bar timings.
     A notebook that fails is left as it was.
@@ -48,6 +51,10 @@ def refresh_notebook(path: Path, cell_timeout: float = 1800) -> NotebookResult:
             if result.status == "ok":
                 notebook = clean_metadata(nbformat.read(executed, as_version=4))
                 nbformat.write(notebook, path)
+                metrics = load_metrics(default_out_dir(path.stem))
+                provenance = metrics.pop("provenance")
+                metrics["measured_on"] = {k: provenance[k] for k in ("date", "cpu", "cpu_count", "gpu")}
+                record_notebook(path.stem, result.seconds, metrics)
     finally:
         if previous is None:
             os.environ.pop("TQDM_DISABLE", None)

@@ -1,0 +1,161 @@
+"""The README's measured numbers, generated from recorded results so they cannot drift.
+
+Three files in ``results/`` (committed) hold what was measured:
+
+- ``notebooks.json``: written by ``fmnist-course refresh`` as it re-executes the committed
+  notebooks: each notebook's seconds and its ``metrics.json`` (so every number comes from the
+  outputs that are committed with it);
+- ``quick.json``: each notebook's seconds in a ``--preset quick`` run (``fmnist-course readme
+  --quick-report runs/<stamp>/report.json`` records it);
+- ``epoch_time.json``: ``make bench``.
+
+``fmnist-course readme`` rewrites the blocks between ``<!-- results:NAME -->`` and
+``<!-- /results:NAME -->`` in ``README.md``; ``--check`` only says whether they are up to date.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+from collections.abc import Callable, Mapping
+from pathlib import Path
+from typing import Any
+
+from ..paths import course_dir
+from .catalog import CourseError, discover_notebooks
+
+Metrics = Mapping[str, Any]
+
+
+def results_dir() -> Path:
+    """``results/`` in the course folder."""
+    return course_dir() / "results"
+
+
+def load_results(name: str) -> dict[str, Any]:
+    """``results/<name>.json`` (an empty dict when it does not exist yet)."""
+    path = results_dir() / f"{name}.json"
+    return json.loads(path.read_text()) if path.is_file() else {}
+
+
+def record_notebook(stem: str, seconds: float, metrics: Metrics) -> None:
+    """Store one refreshed notebook's seconds and metrics in ``results/notebooks.json``."""
+    results = load_results("notebooks")
+    results[stem] = {"seconds": seconds, "metrics": dict(metrics)}
+    _write("notebooks", dict(sorted(results.items())))
+
+
+def record_quick_report(report: Path) -> None:
+    """Store each notebook's seconds from a quick run's ``report.json`` in ``results/quick.json``."""
+    record = json.loads(Path(report).read_text())
+    if record["provenance"]["parameters"].get("preset") != "quick":
+        raise CourseError(f"{report} is not a report of a --preset quick run")
+    seconds = {n["notebook"]: n["seconds"] for n in record["notebooks"] if n["status"] == "ok"}
+    _write("quick", {"date": record["provenance"]["date"], "seconds": seconds})
+
+
+def _write(name: str, data: Mapping[str, Any]) -> None:
+    results_dir().mkdir(exist_ok=True)
+    (results_dir() / f"{name}.json").write_text(json.dumps(data, indent=1, default=str) + "\n")
+
+
+def _mean(values: list[float]) -> float:
+    return sum(values) / len(values)
+
+
+RESULT_SENTENCES: dict[str, Callable[[Metrics], str]] = {
+    "01": lambda m: f"{m['train_size']} / {m['test_size']} images, "
+                    f"{m['class_counts'][0]} per class",
+    "02": lambda m: f"{m['parameter_count']:,} parameters, inline `Network` = package `Network`",
+    "03": lambda m: f"untrained network: test accuracy {m['untrained_accuracy']:.4f} "
+                    "(chance is 0.1)",
+    "04": lambda m: f"**test accuracy {m['test_accuracy']:.4f}** after {m['epochs']} epochs, "
+                    f"{_mean(m['seconds_per_epoch']):.1f} s per epoch",
+    "05": lambda m: f"test {m['test_accuracy']:.4f} (04's weights), train {m['train_accuracy']:.4f}",
+    "06": lambda m: f"test accuracy {m['test_accuracy']:.4f} after {m['epochs_run']} epochs; "
+                    "scalars, histograms, images and graph logged",
+    "07": lambda m: f"{m['num_runs']} runs; best on validation {m['best_validation_accuracy']:.4f}"
+                    f", its test accuracy {m['test_accuracy']:.4f}",
+    "08": lambda m: f"in-memory path {m['in_memory_speedup']:.2f}× faster than per-item "
+                    f"`ToTensor()`, {m['in_memory_over_floor']:.2f}× the compute floor",
+    "09": lambda m: f"device {m['device']}" + (f" ({m['gpu_name']})" if m.get("gpu_name") else ""),
+    "10": lambda m: "three `Sequential` builds: outputs `allclose` "
+                    f"{'yes' if all(m['allclose'].values()) else 'NO'}",
+    "11": lambda m: f"**batch norm test accuracy {m['bn_test_accuracy']:.4f}**",
+    "12": lambda m: f"**test accuracy {m['test_accuracy']:.4f}** with "
+                    f"{m['parameter_count']:,} parameters",
+}
+"""The README's one-line result of each notebook, from its metrics."""
+
+
+def _seconds(value: float | None) -> str:
+    return "" if value is None else f"{value:.1f}"
+
+
+def _minutes(seconds: float) -> str:
+    return f"{int(seconds // 60)} min {round(seconds % 60):02d} s"
+
+
+def notebooks_table(notebooks: Mapping[str, Any], quick: Mapping[str, Any]) -> str:
+    """The README's table: each notebook's full and quick seconds and its result."""
+    quick_seconds = quick.get("seconds", {})
+    lines = ["| notebook | full (s) | quick (s) | result with default parameters |",
+             "|---|---:|---:|---|"]
+    for path in discover_notebooks(course_dir() / "notebooks"):
+        entry = notebooks.get(path.stem)
+        if entry is None:
+            raise CourseError(f"results/notebooks.json has no {path.stem}: run "
+                              f"`fmnist-course refresh --only {path.stem[:2]}`")
+        sentence = RESULT_SENTENCES[path.stem[:2]](entry["metrics"])
+        name = path.stem[3:].replace("_", " ")
+        lines.append(f"| {path.stem[:2]} {name} | {_seconds(entry['seconds'])} | "
+                     f"{_seconds(quick_seconds.get(path.stem))} | {sentence} |")
+    full = sum(e["seconds"] for e in notebooks.values())
+    quick_total = sum(quick_seconds.values())
+    lines.append(f"| **all notebooks** | **{_minutes(full)}** | "
+                 f"**{_minutes(quick_total) if quick_total else ''}** | |")
+    return "\n".join(lines)
+
+
+BENCH_ROWS = [("per_item_workers0", "per-item `ToTensor()` `DataLoader`, `num_workers=0`"),
+              ("per_item_workers2", "per-item `ToTensor()` `DataLoader`, `num_workers=2`"),
+              ("in_memory", "in-memory tensor, batches by indexing (`TensorBatches`)"),
+              ("compute_floor", "compute floor (the same steps on batches made in advance)")]
+
+
+def bench_table(bench: Mapping[str, Any]) -> str:
+    """The README's ``make bench`` table: seconds per epoch and the ratio to the compute floor."""
+    if not bench:
+        raise CourseError("results/epoch_time.json is missing: run `make bench`")
+    lines = ["| data path | s/epoch | ratio to the compute floor |", "|---|---:|---:|"]
+    for key, label in BENCH_ROWS:
+        entry = bench["configs"][key]
+        lines.append(f"| {label} | {entry['seconds_per_epoch']:.2f} | {entry['ratio_to_floor']:.2f} |")
+    inference = bench["inference"]
+    lines.append(f"| inference on the 10000 test images (batch 1000) | "
+                 f"{inference['seconds_for_test_set']:.2f} s | |")
+    return "\n".join(lines)
+
+
+def render_blocks() -> dict[str, str]:
+    """Every generated README block, by name."""
+    return {"notebooks": notebooks_table(load_results("notebooks"), load_results("quick")),
+            "bench": bench_table(load_results("epoch_time"))}
+
+
+def update_readme(readme: Path | None = None, check: bool = False) -> bool:
+    """Rewrite the generated blocks of ``README.md`` (or only compare, with ``check``).
+
+    Returns whether the README was already up to date.
+    """
+    readme = readme or course_dir() / "README.md"
+    text = original = readme.read_text()
+    for name, block in render_blocks().items():
+        pattern = re.compile(rf"(<!-- results:{name} -->\n).*?(\n<!-- /results:{name} -->)", re.S)
+        if not pattern.search(text):
+            raise CourseError(f"{readme} has no block <!-- results:{name} --> ... "
+                              f"<!-- /results:{name} -->")
+        text = pattern.sub(lambda m, b=block: m.group(1) + b + m.group(2), text)
+    if not check and text != original:
+        readme.write_text(text)
+    return text == original
