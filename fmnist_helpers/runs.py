@@ -39,6 +39,10 @@ def run_name(run: tuple) -> str:
     return ",".join(f"{k}={v}" for k, v in run._asdict().items()).replace("/", "_").replace(" ", "")
 
 
+HPARAM_METRICS = ("loss", "accuracy", "validation_accuracy", "test_accuracy")
+"""Columns of a run's last epoch that ``end_run`` records in TensorBoard's HParams tab."""
+
+
 def _hparam_value(value: Any) -> int | float | str | bool:
     return value if isinstance(value, (int, float, str, bool)) else str(value)
 
@@ -51,6 +55,12 @@ class RunManager:
     the end). After every epoch the results table is saved as ``results.csv`` and ``results.json``
     in ``log_dir``, so an interrupted sweep keeps what it finished. In a notebook the table updates
     live under the cell.
+
+    With the course's training loop, ``track_batch`` is the per-batch hook:
+
+    >>> manager.begin_epoch()  # doctest: +SKIP
+    >>> train_one_epoch(network, batches, optimizer, on_batch=manager.track_batch)  # doctest: +SKIP
+    >>> manager.end_epoch(validation_accuracy=evaluate(network, validation).accuracy)  # doctest: +SKIP
     """
 
     def __init__(self, log_dir: str | Path, live: bool = True, log_histograms: bool = True,
@@ -96,7 +106,7 @@ class RunManager:
         last = next((r for r in reversed(self.results) if r["run"] == self.run_count), None)
         if last is not None:
             metrics = {f"hparam/{k}": v for k, v in last.items()
-                       if k in ("loss", "accuracy", "test_accuracy") and v is not None}
+                       if k in HPARAM_METRICS and v is not None}
             hparams = {k: _hparam_value(v) for k, v in self.run_params._asdict().items()}
             self.writer.add_hparams(hparams, metrics, run_name=".")
         self.writer.close()
@@ -116,10 +126,18 @@ class RunManager:
         """Add the batch's number of correct predictions."""
         self.epoch_num_correct += get_num_correct(preds, labels)
 
+    def track_batch(self, preds: torch.Tensor, labels: torch.Tensor, loss: torch.Tensor) -> None:
+        """Track one batch: its loss (weighted by its size) and its correct predictions.
+
+        The signature of ``train_one_epoch``'s ``on_batch``: pass ``on_batch=manager.track_batch``.
+        """
+        self.track_loss(loss, len(labels))
+        self.track_num_correct(preds, labels)
+
     def end_epoch(self, **extra_metrics: float) -> OrderedDict[str, Any]:
         """Close the epoch: log it, append a results row, save CSV/JSON, refresh the live table.
 
-        ``extra_metrics`` (for example ``test_accuracy=0.88``) become columns of the table.
+        ``extra_metrics`` (for example ``validation_accuracy=0.88``) become columns of the table.
         """
         assert self.writer is not None and self.network is not None, "begin_run() first"
         epoch_duration = time.perf_counter() - self.epoch_start

@@ -45,6 +45,8 @@ REFUSED_PARAMETERS: list[tuple[str, str, Any, str]] = [
     ("07", "lrs", "0.01, oops", "lrs must be a list such as [1, 2], got '0.01, oops'"),
     ("07", "batch_sizes", [100, 0], "batch_sizes[1] must be at least 1, got 0"),
     ("07", "shuffles", ["yes"], "shuffles[0] must be True or False, got 'yes'"),
+    ("07", "validation_size", 0, "validation_size must be at least 1, got 0"),
+    ("07", "validation_size", 60_000, "validation_size must be at most 59999, got 60000"),
     ("08", "num_workers_list", [-1], "num_workers_list[0] must be at least 0, got -1"),
     ("08", "timing_batches", 0, "timing_batches must be at least 1, got 0"),
     ("09", "batch_size", 10_001, "batch_size must be at most 10000, got 10001"),

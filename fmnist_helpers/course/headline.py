@@ -7,7 +7,7 @@ from collections.abc import Iterable
 from pathlib import Path
 from typing import Any
 
-KEY_METRICS = ("test_accuracy", "bn_test_accuracy", "best_test_accuracy", "best_validation_accuracy",
+KEY_METRICS = ("best_validation_accuracy", "test_accuracy", "bn_test_accuracy", "best_test_accuracy",
                "best_run", "parameter_count", "seconds_per_epoch", "untrained_accuracy",
                "in_memory_over_floor", "in_memory_speedup", "mean", "std", "allclose", "device",
                "trained_weights")
