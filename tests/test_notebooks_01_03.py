@@ -1,9 +1,11 @@
 """Notebooks 01-03 (data ETL, building the network, the forward pass) under papermill.
 
 Each notebook runs once with the quick preset (``quick_run``); the tests check the ``metrics.json``
-it writes against values computed here (the quick preset's ``max_batches``, the data set's sizes),
-and that the ``Network`` class notebook 02 builds inline is the same as ``fmnist_helpers.Network``.
-Refused parameters are in ``test_refused_inputs.py``.
+it writes against values known independently (the data set's published sizes, the layer
+arithmetic, an untrained network scored here), the claims the prose makes about the outputs, the
+exercises' checks on the instructor notebook and on the student copy, and that the ``Network`` class
+notebook 02 builds inline is the same as ``fmnist_helpers.Network``. Refused parameters are in
+``test_refused_inputs.py``.
 """
 
 from __future__ import annotations
@@ -14,15 +16,49 @@ import nbformat
 import pytest
 import torch
 import torch.nn.functional as F
+from notebook_checks import check_results, executed, only_stubs_raised
 from torch import nn
+from torchvision.transforms import ToTensor
 
-from fmnist_helpers import Network, count_parameters, load_metrics
+from fmnist_helpers import (
+    Network,
+    count_parameters,
+    evaluate,
+    load_fashion_mnist,
+    load_metrics,
+    load_tensors,
+)
+from fmnist_helpers.batches import TensorBatches
 from fmnist_helpers.course.catalog import PRESETS, select_notebooks
+from fmnist_helpers.diagrams import NETWORK_STEPS
+from fmnist_helpers.exercises import EXERCISES, run_checks
 
 pytestmark = pytest.mark.notebook
 QUICK_BATCHES = PRESETS["quick"]["max_batches"]
 
 PACKAGE_SHAPES = {name: list(p.shape) for name, p in Network().named_parameters()}
+
+
+def _exercise_keys(number: str) -> set[str]:
+    return {key for key in EXERCISES if key.startswith(f"{number}.")}
+
+
+def _instructor_checks_pass(quick_run, number: str) -> None:
+    results = check_results(executed(quick_run(number) / "executed.ipynb"))
+    assert results, f"notebook {number} displayed no exercise checks"
+    assert {r["exercise"] for r in results} == _exercise_keys(number) != set()
+    failed = [(r["exercise"], r["message"]) for r in results if not r["passed"]]
+    assert not failed
+
+
+def _student_copy_stubs_raise_and_checks_hint(student_run, number: str) -> None:
+    notebook = student_run(number)
+    assert only_stubs_raised(notebook)
+    results = check_results(notebook)
+    assert {r["exercise"] for r in results} == _exercise_keys(number)
+    assert results and all(not r["passed"] and r["message"] for r in results)
+    # every answer is a stub, so every check asks for its exercise first
+    assert all(r["message"].startswith("finish exercise ") for r in results)
 
 
 # --- 01 · data ETL -------------------------------------------------------------------------------
@@ -48,8 +84,16 @@ def test_01_quick_run_metrics(quick_run):
 
 def test_01_writes_figures(quick_run):
     out_dir = quick_run("01")
-    for name in ("class_balance.png", "image_grid.png"):
+    for name in ("class_balance.png", "image_grid.png", "nchw_batch.png"):
         assert (out_dir / name).stat().st_size > 1000
+
+
+def test_01_instructor_checks_all_pass(quick_run):
+    _instructor_checks_pass(quick_run, "01")
+
+
+def test_01_student_copy_runs_and_every_check_gives_its_hint(student_run):
+    _student_copy_stubs_raise_and_checks_hint(student_run, "01")
 
 
 # --- 02 · building the network -------------------------------------------------------------------
@@ -59,10 +103,28 @@ def test_02_quick_run_metrics_match_package(quick_run):
     assert metrics["parameter_count"] == 32998 == count_parameters(Network())
     assert metrics["layer_parameter_counts"] == {
         "conv1": 156, "conv2": 1812, "fc1": 23160, "fc2": 7260, "out": 610}
+    # the prose says fc1 alone holds most of the parameters
+    assert metrics["layer_parameter_counts"]["fc1"] > metrics["parameter_count"] / 2
     assert metrics["network_repr"] == str(Network())
     assert metrics["parameter_shapes"] == PACKAGE_SHAPES
     assert metrics["output_shape"] == [1, 10]
     assert metrics["matches_package"] is True
+
+
+def test_02_recorded_steps_are_the_drawn_shapes(quick_run):
+    """The steps the notebook records (and draws) are 28 -> 24 -> 12 -> 8 -> 4 -> 192 -> 120 -> 60 -> 10."""
+    out_dir = quick_run("02")
+    steps = [(name, tuple(shape)) for name, shape in load_metrics(out_dir)["forward_steps"]]
+    assert steps == list(NETWORK_STEPS)
+    assert (out_dir / "network_shapes.png").stat().st_size > 1000
+
+
+def test_02_instructor_checks_all_pass(quick_run):
+    _instructor_checks_pass(quick_run, "02")
+
+
+def test_02_student_copy_runs_and_every_check_gives_its_hint(student_run):
+    _student_copy_stubs_raise_and_checks_hint(student_run, "02")
 
 
 def _inline_network_class() -> type[nn.Module]:
@@ -91,15 +153,20 @@ def test_02_inline_network_is_package_network():
 
 # --- 03 · the forward pass -----------------------------------------------------------------------
 
-def test_03_quick_run_untrained_network_is_near_chance(quick_run):
+def test_03_quick_run_untrained_network_is_near_chance(quick_run, data_root):
     metrics = load_metrics(quick_run("03"))
     # the quick preset scores max_batches test batches of eval_batch_size (1000): all 10000 images
     expected_images = min(10000, QUICK_BATCHES * 1000)
     assert metrics["provenance"]["parameters"]["eval_batch_size"] == 1000
     assert metrics["num_evaluated"] == expected_images
     assert sum(metrics["predicted_class_counts"]) == expected_images
+    # the same untrained network (seed 0), scored here with the package's evaluate
+    torch.manual_seed(0)
+    images, labels = load_tensors(train=False, root=data_root)
+    scored = evaluate(Network(), TensorBatches(images, labels, batch_size=1000), device="cpu")
+    assert metrics["untrained_accuracy"] == pytest.approx(scored.accuracy, abs=2 / expected_images)
+    assert metrics["untrained_loss"] == pytest.approx(scored.loss, abs=1e-4)
     assert 0.02 <= metrics["untrained_accuracy"] <= 0.25
-    assert metrics["untrained_accuracy"] == pytest.approx(metrics["num_correct"] / expected_images)
     # random weights: probabilities near 1/10 each, so the loss is near ln 10
     assert metrics["untrained_loss"] == pytest.approx(math.log(10), abs=0.2)
     assert sum(metrics["mean_probabilities"]) == pytest.approx(1.0, abs=1e-4)
@@ -109,3 +176,71 @@ def test_03_quick_run_untrained_network_is_near_chance(quick_run):
     assert metrics["single_image"]["probability_sum"] == pytest.approx(1.0, abs=1e-5)
     assert metrics["batch_shape"] == [10, 1, 28, 28]
     assert 0 <= metrics["batch_num_correct"] <= 10
+
+
+def test_03_claims_about_graph_memory_and_gradients(quick_run):
+    metrics = load_metrics(quick_run("03"))
+    graph = metrics["graph_bytes"]
+    # "far more memory than all the network's weights together"; "under no_grad it keeps nothing"
+    assert graph["weights"] == 32998 * 4
+    assert graph["tracking"] > 10 * graph["weights"]
+    assert graph["no_grad"] == 0
+    # "with the extra softmax the gradient is much smaller"
+    norms = metrics["gradient_norms"]
+    assert 0 < norms["two_softmaxes"] < norms["one_softmax"] / 3
+
+
+def test_03_claims_about_the_default_initialisation(quick_run):
+    """What the prose of 03 says about the activations' spread is what the run measured."""
+    metrics = load_metrics(quick_run("03"))
+    spreads = metrics["activation_spreads"]
+    steps = [s["step"] for s in spreads]
+    assert steps == ["input"] + [name for name, _ in NETWORK_STEPS[1:]]
+    across = [s["image_to_image"] for s in spreads]
+    # "from the input to the logits it falls to a small fraction"
+    assert across[-1] < across[0] / 10
+    # "does not fall at every single step: the max pooling steps raise it a little"
+    pools = [i for i, step in enumerate(steps) if step == "max_pool2d"]
+    assert all(across[i] > across[i - 1] for i in pools)
+    # "the relu steps cut it the most"
+    ratios = [(steps[i], across[i] / across[i - 1]) for i in range(1, len(steps))]
+    assert max(r for step, r in ratios if step == "relu") < min(r for step, r in ratios if step != "relu")
+    # "the logits' overall spread is many times their image-to-image spread, about the size of the
+    # spread between the ten classes' mean logits"
+    logits = spreads[-1]
+    assert logits["overall"] > 5 * logits["image_to_image"]
+    assert metrics["mean_logit_spread"] == pytest.approx(logits["overall"], rel=0.25)
+    # "compare the class printed last with the favourite of the bar chart": they are the same
+    counts = metrics["predicted_class_counts"]
+    assert metrics["largest_mean_logit_class"] == counts.index(max(counts))
+    assert max(counts) > 0.9 * sum(counts)  # "nearly all predictions go to one class"
+
+
+def test_03_instructor_checks_all_pass(quick_run):
+    _instructor_checks_pass(quick_run, "03")
+
+
+def test_03_student_copy_runs_and_every_check_gives_its_hint(student_run):
+    _student_copy_stubs_raise_and_checks_hint(student_run, "03")
+
+
+# --- the exercises' checks on wrong answers ------------------------------------------------------
+
+def test_checks_fail_wrong_answers_with_their_hints(data_root):
+    """A wrong answer fails the checks it breaks, each with its own hint, and passes the others."""
+    train_set = load_fashion_mnist(train=True, root=data_root, transform=ToTensor())
+    wrong = {"train_set": train_set, "num_batches_64": 937, "last_batch_size_64": 64,
+             "num_batches_drop_last": 937}
+    assert [r.passed for r in run_checks("01.2", wrong).results] == [False, False, False, True]
+    no_padding = {"conv_output_size": lambda n, k, stride=1, padding=0: (n - k) // stride + 1,
+                  "side_lengths": [24, 12, 8, 4], "padded_fc1_in_features": 192}
+    report = run_checks("02.1", no_padding)
+    assert [r.passed for r in report.results] == [False, True, False]
+    hints = [check.hint for check in EXERCISES["02.1"].checks]
+    assert [r.message for r in report.results] == [hints[0], report.results[1].check, hints[2]]
+    preds = torch.randn(4, 10, generator=torch.Generator().manual_seed(1))
+    unstable = {"shift_difference": 0.0, "preds": preds,
+                "stable_log_softmax": lambda z: torch.log(F.softmax(z, dim=1))}
+    assert [r.passed for r in run_checks("03.2", unstable).results] == [True, True, False, False]
+    borrowed = dict(unstable, stable_log_softmax=lambda z: F.log_softmax(z, dim=1))
+    assert [r.passed for r in run_checks("03.2", borrowed).results] == [True, True, True, False]
