@@ -1,16 +1,19 @@
-"""Notebook 06 (TensorBoard): a quick papermill run, its event files read back, the %tensorboard magic."""
+"""Notebook 06 (TensorBoard): a quick papermill run, its event files read back, the %tensorboard magic,
+its exercises (instructor copy and student copy)."""
 
 from __future__ import annotations
 
 import time
 from pathlib import Path
 
+import nbformat
 import pytest
-from notebook_checks import cell_outputs_text, executed
+from notebook_checks import cell_outputs_text, check_results, executed, only_stubs_raised
 from tensorboard.backend.event_processing.event_accumulator import EventAccumulator
 
 from fmnist_helpers import load_metrics
-from fmnist_helpers.course.catalog import PRESETS
+from fmnist_helpers.course.catalog import PRESETS, select_notebooks
+from fmnist_helpers.exercises import EXERCISES
 
 pytestmark = pytest.mark.notebook
 
@@ -41,7 +44,13 @@ def test_06_quick_run_logs_scalars_histograms_images_and_graph(quick_run):
     assert [e.step for e in losses] == [1]
     assert losses[0].value == pytest.approx(metrics["final_loss"], rel=1e-6)
     assert len(accumulator.Scalars("Batch Loss")) == QUICK_BATCHES
+    assert [e.step for e in accumulator.Scalars("Batch Loss")] == list(range(1, QUICK_BATCHES + 1))
     assert "conv1.weight.grad" in accumulator.Tags()["histograms"]
+    # the notebook's claim: with the default size guidance only the last histogram per tag survives
+    defaults = EventAccumulator(str(log_dir))
+    defaults.Reload()
+    assert [e.step for e in defaults.Histograms("conv1.weight")] == [1]  # logged at steps 0 and 1
+    assert (out_dir / "scalars.png").stat().st_size > 10_000  # TensorBoard's scalars, drawn here
     # open_tensorboard=False (quick preset): no server, a note instead
     note = cell_outputs_text(executed(out_dir / "executed.ipynb"), "if open_tensorboard:")
     assert "open_tensorboard is False" in note
@@ -55,3 +64,30 @@ def test_06_tensorboard_magic_returns_under_papermill(tmp_path, run_quick):
     assert metrics["provenance"]["parameters"]["open_tensorboard"] is True
     shown = cell_outputs_text(executed(tmp_path / "executed.ipynb"), "if open_tensorboard:")
     assert "tensorboard-frame" in shown  # the inline frame of a server that started
+
+
+def test_06_trains_with_the_package_loop():
+    """06 uses fh.train_one_epoch / fh.evaluate (its Batch Loss goes through on_batch), no loop of its own."""
+    (path,) = select_notebooks("06")
+    code = "\n".join(c.source for c in nbformat.read(path, as_version=4).cells if c.cell_type == "code")
+    assert "fh.train_one_epoch(" in code and "fh.evaluate(" in code and "on_batch=" in code
+    assert ".backward()" not in code and "zero_grad()" not in code
+
+
+def _exercises() -> set[str]:
+    return {key for key in EXERCISES if key.startswith("06.")}
+
+
+def test_06_instructor_checks_all_pass(quick_run):
+    results = check_results(executed(quick_run("06") / "executed.ipynb"))
+    assert results, "notebook 06 displayed no exercise checks"
+    assert {r["exercise"] for r in results} == _exercises() != set()
+    assert not [r for r in results if not r["passed"]]
+
+
+def test_06_student_copy_runs_and_every_check_gives_its_hint(student_run):
+    notebook = student_run("06")
+    assert only_stubs_raised(notebook)
+    results = check_results(notebook)
+    assert {r["exercise"] for r in results} == _exercises()
+    assert all(not r["passed"] and "finish exercise" in r["message"] for r in results)

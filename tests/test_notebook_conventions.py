@@ -7,6 +7,7 @@ import re
 
 import nbformat
 import pytest
+from IPython.core.inputtransformer2 import TransformerManager
 
 from fmnist_helpers.course.catalog import discover_notebooks, notebook_parameters
 from fmnist_helpers.course.student import has_answer
@@ -58,7 +59,7 @@ def test_only_the_parameters_cell_annotates_names(notebook):
     _, nb = notebook
     for cell in nb.cells[2:]:
         if cell.cell_type == "code":
-            tree = ast.parse("\n".join(ln for ln in cell.source.splitlines() if not ln.startswith("%")))
+            tree = ast.parse(TransformerManager().transform_cell(cell.source))  # magics as Python
             assert not [n for n in tree.body if isinstance(n, ast.AnnAssign)], cell.source[:80]
 
 

@@ -1,19 +1,37 @@
-"""Notebooks 04 (training) and 05 (analysis): quick papermill runs and bad input.
+"""Notebooks 04 (training) and 05 (analysis): quick papermill runs, their exercises, bad input.
 
 The quick preset trains 04 for one epoch of ``max_batches`` batches; 05 then evaluates those weights on the
-full test set. The values asserted come from the notebooks' ``metrics.json``.
+full test set. The values asserted come from the notebooks' ``metrics.json``. The training loop 04 builds
+inline is checked against ``fmnist_helpers.train`` (the version later notebooks import).
 """
 
 from __future__ import annotations
 
+import itertools
 import math
+import time
+from pathlib import Path
 
+import nbformat
 import pytest
 import torch
+import torch.nn.functional as F
+from notebook_checks import check_results, executed, only_stubs_raised
 
-from fmnist_helpers import Network, load_metrics
+from fmnist_helpers import (
+    EpochResult,
+    Evaluation,
+    Network,
+    TensorBatches,
+    evaluate,
+    get_num_correct,
+    load_metrics,
+    tqdm,
+    train_one_epoch,
+)
 from fmnist_helpers.course.catalog import PRESETS, select_notebooks
 from fmnist_helpers.course.execute import run_notebook
+from fmnist_helpers.exercises import EXERCISES
 
 QUICK_BATCHES = PRESETS["quick"]["max_batches"]
 
@@ -45,8 +63,12 @@ def test_04_quick_run_trains_and_saves(quick_run):
 
 
 def test_05_quick_run_matches_04(quick_run):
-    trained = load_metrics(quick_run("04"))
+    trained_dir = quick_run("04")
+    trained = load_metrics(trained_dir)
     metrics = load_metrics(quick_run("05"))
+    # 05 records (and prints) the absolute path of the weights it analysed: 04's model.pt
+    assert Path(metrics["trained_weights"]).is_absolute()
+    assert Path(metrics["trained_weights"]) == (trained_dir / "model.pt").resolve()
     assert metrics["train04_test_accuracy"] == trained["test_accuracy"]
     assert metrics["test_accuracy"] == pytest.approx(trained["test_accuracy"], abs=0.001)
     assert 0.5 < metrics["train_accuracy"] < 0.9
@@ -68,6 +90,16 @@ def test_05_quick_run_matches_04(quick_run):
     assert counts == sorted(counts, reverse=True) and counts[0] > 0
     assert all(pair["true"] != pair["predicted"] for pair in confused)
     assert metrics["misclassified"] == 10000 - int(matrix.diagonal().sum())
+    # the prose compares these two counts: footwear is confused within footwear, hardly with clothes
+    footwear, garments = [5, 7, 9], [0, 1, 2, 3, 4, 6]
+    assert metrics["footwear_garment_confusions"] == int(
+        matrix[footwear][:, garments].sum() + matrix[garments][:, footwear].sum())
+    assert metrics["within_footwear_confusions"] > metrics["footwear_garment_confusions"]
+
+    shown = executed(quick_run("05") / "executed.ipynb")
+    printed = "\n".join(o.get("text", "") for c in shown.cells if c.cell_type == "code"
+                        for o in c.outputs)
+    assert f"trained weights: {metrics['trained_weights']}" in printed
 
 
 def test_05_without_weights_says_run_04_first(tmp_path, data_root):
@@ -78,3 +110,107 @@ def test_05_without_weights_says_run_04_first(tmp_path, data_root):
                                            "out_dir": str(tmp_path / "out"), "show_progress": False})
     assert result.status == "failed" and "FileNotFoundError" in result.error
     assert "04" in result.error and "model.pt" in result.error and str(empty) in result.error
+
+
+# --- the training loop 04 builds inline is the package's -----------------------------------------
+
+def _inline_loop() -> dict:
+    """Execute the last ``def train_one_epoch`` and ``def evaluate`` cells of the committed 04."""
+    (path,) = select_notebooks("04")
+    cells = [c.source for c in nbformat.read(path, as_version=4).cells if c.cell_type == "code"]
+    train_cells = [s for s in cells if s.startswith("def train_one_epoch(")]
+    evaluate_cells = [s for s in cells if s.startswith("@torch.no_grad()\ndef evaluate(")]
+    assert train_cells and evaluate_cells, "notebook 04 should build train_one_epoch and evaluate"
+    namespace = {"torch": torch, "F": F, "itertools": itertools, "time": time, "tqdm": tqdm,
+                 "get_num_correct": get_num_correct, "EpochResult": EpochResult,
+                 "Evaluation": Evaluation}
+    # the evaluate cell also calls it once on the notebook's data: define only the function
+    evaluate_source = evaluate_cells[-1].split("\n\n\n")[0]
+    for name, source in (("train_one_epoch", train_cells[-1]), ("evaluate", evaluate_source)):
+        exec(compile(source, f"{path.name}: {name} cell", "exec"), namespace)
+    return namespace
+
+
+def _seeded_data(count: int = 250) -> tuple[torch.Tensor, torch.Tensor]:
+    generator = torch.Generator().manual_seed(0)
+    images = torch.rand(count, 1, 28, 28, generator=generator)
+    return images, torch.randint(0, 10, (count,), generator=generator)
+
+
+@pytest.mark.parametrize("max_batches", [None, 2])
+def test_04_inline_train_one_epoch_is_the_packages(max_batches):
+    """Same seed, same batches (250 images in batches of 100: a short last batch of 50)."""
+    inline = _inline_loop()
+    images, labels = _seeded_data()
+    results, networks = [], []
+    for train in (inline["train_one_epoch"], train_one_epoch):
+        torch.manual_seed(0)
+        network = Network()
+        batches = TensorBatches(images, labels, 100, shuffle=True, generator=torch.Generator().manual_seed(1))
+        results.append(train(network, batches, torch.optim.Adam(network.parameters(), lr=0.01),
+                             max_batches=max_batches))
+        networks.append(network)
+    ours, package = results
+    assert isinstance(ours, EpochResult)
+    assert (ours.total_loss, ours.total_correct, ours.samples) == (
+        package.total_loss, package.total_correct, package.samples)
+    assert ours.samples == (250 if max_batches is None else 200)
+    assert all(torch.equal(a, b) for a, b in zip(*(n.parameters() for n in networks), strict=True))
+    assert networks[0].training  # trained in training mode
+
+
+def test_04_inline_evaluate_is_the_packages_and_restores_the_mode():
+    inline = _inline_loop()
+    images, labels = _seeded_data()
+    torch.manual_seed(0)
+    network = Network()
+    batches = TensorBatches(images, labels, 100)  # a short last batch: the mean is per image
+    for mode in (True, False):
+        network.train(mode)
+        ours = inline["evaluate"](network, batches)
+        assert network.training is mode
+        assert ours == evaluate(network, batches)
+    assert isinstance(ours, Evaluation) and ours.samples == 250
+    with torch.no_grad():
+        per_image = F.cross_entropy(network(images), labels).item()
+    assert ours.loss == pytest.approx(per_image, rel=1e-5)
+    assert inline["evaluate"](network, batches, max_batches=1).samples == 100
+
+
+# --- exercises: instructor notebooks pass every check, student copies run and give hints -------
+
+def _exercises_of(number: str) -> set[str]:
+    return {key for key in EXERCISES if key.startswith(f"{number}.")}
+
+
+def _assert_instructor_checks_pass(out_dir: Path, number: str) -> None:
+    results = check_results(executed(out_dir / "executed.ipynb"))
+    assert results, f"notebook {number} displayed no exercise checks"
+    assert {r["exercise"] for r in results} == _exercises_of(number) != set()
+    failed = [r for r in results if not r["passed"]]
+    assert not failed, failed
+
+
+def _assert_student_copy_gives_hints(notebook: nbformat.NotebookNode, number: str) -> None:
+    assert only_stubs_raised(notebook)
+    results = check_results(notebook)
+    assert {r["exercise"] for r in results} == _exercises_of(number)
+    assert all(not r["passed"] and r["message"].strip() for r in results)
+    # an answer that was never written is reported as such, not as a crash of the check
+    assert all("finish exercise" in r["message"] for r in results)
+
+
+def test_04_instructor_checks_all_pass(quick_run):
+    _assert_instructor_checks_pass(quick_run("04"), "04")
+
+
+def test_05_instructor_checks_all_pass(quick_run):
+    _assert_instructor_checks_pass(quick_run("05"), "05")
+
+
+def test_04_student_copy_runs_and_every_check_gives_its_hint(student_run):
+    _assert_student_copy_gives_hints(student_run("04"), "04")
+
+
+def test_05_student_copy_runs_and_every_check_gives_its_hint(student_run):
+    _assert_student_copy_gives_hints(student_run("05"), "05")

@@ -11,7 +11,7 @@ import pytest
 import torch
 
 from fmnist_helpers import device as device_module
-from fmnist_helpers import get_device, plot_confusion_matrix, save_metrics, set_seed, show_images, tqdm
+from fmnist_helpers import get_device, save_metrics, set_seed, tqdm
 from fmnist_helpers.checks import ParameterError, check_choice, check_float, check_int, read_list
 
 matplotlib.use("Agg")
@@ -77,19 +77,6 @@ def test_lists_are_read_from_papermill_text():
         read_list("lrs", "[]")
 
 
-def test_show_images_draws_one_grid():
-    ax = show_images(torch.rand(12, 1, 28, 28), labels=list(range(10)) + [0, 1], nrow=6)
-    assert ax.images[0].get_array().shape[:2] == (2 * (28 + 14) + 14, 6 * (28 + 14) + 14)
-    assert [t.get_text() for t in ax.texts][:2] == ["T-shirt/top", "Trouser"]
-
-
-def test_confusion_matrix_counts():
-    labels = torch.tensor([0, 0, 1, 2, 9])
-    preds = torch.tensor([0, 1, 1, 2, 7])
-    matrix, display = plot_confusion_matrix(labels, preds)
-    assert matrix.shape == (10, 10) and matrix.sum() == 5
-    assert matrix[0, 1] == 1 and matrix[9, 7] == 1 and np.trace(matrix) == 3
-    assert display.display_labels[9] == "Ankle boot"
 
 
 def test_metrics_file_carries_provenance(tmp_path):
