@@ -1,19 +1,52 @@
 """Notebooks 09 (GPU, device-agnostic code), 10 (nn.Sequential), 11 (normalization, batch norm).
 
-Each runs once with the quick preset under papermill; the tests read its ``metrics.json``.
+Each runs once with the quick preset under papermill; the tests read its ``metrics.json``, its
+result files and the exercise checks its check cells displayed. The student copy of each runs once
+too: every error is a stub's ``NotImplementedError`` and every check fails with a hint.
 Refused parameters are in ``test_refused_inputs.py``.
 """
 
 from __future__ import annotations
 
+import csv
+import re
+from pathlib import Path
+
 import pytest
 import torch
+from notebook_checks import cell_outputs_text, check_results, executed, only_stubs_raised
 
 from fmnist_helpers import load_metrics
+from fmnist_helpers.exercises import EXERCISES
 
 pytestmark = pytest.mark.notebook
 
 SEQUENTIAL_WAYS = ("positional", "OrderedDict", "add_module")
+NOTEBOOKS = Path(__file__).resolve().parents[1] / "notebooks"
+EXERCISE_KEYS = {number: {key for key in EXERCISES if key.startswith(f"{number}.")}
+                 for number in ("09", "10", "11")}
+
+
+def assert_instructor_checks_pass(out_dir, number: str) -> None:
+    results = check_results(executed(out_dir / "executed.ipynb"))
+    assert results, "no exercise check was displayed"
+    assert {r["exercise"] for r in results} == EXERCISE_KEYS[number]
+    assert len(EXERCISE_KEYS[number]) == 3
+    failed = [r for r in results if not r["passed"]]
+    assert not failed, failed
+
+
+def assert_student_copy_fails_with_hints(notebook, number: str) -> None:
+    assert only_stubs_raised(notebook)
+    results = check_results(notebook)
+    assert {r["exercise"] for r in results} == EXERCISE_KEYS[number]
+    for result in results:
+        assert not result["passed"], result
+        (check,) = [c for c in EXERCISES[result["exercise"]].checks
+                    if c.description == result["check"]]
+        number = EXERCISES[result["exercise"]].number
+        assert (result["message"].startswith(check.hint)
+                or result["message"].startswith(f"finish exercise {number} first")), result
 
 
 # --- 09 GPU and device-agnostic code -------------------------------------------------------------
@@ -28,6 +61,7 @@ def test_09_quick_run_reports_device_and_timings(quick_run):
     else:
         assert metrics["device"].startswith("cuda")
         assert set(metrics["timings"]) == {"cpu", metrics["device"]}
+        assert set(metrics["copy_to_cuda_seconds"]) == {"pageable", "pinned"}
     for device, timing in metrics["timings"].items():
         # the quick preset times 20 batches of each kind on every device
         assert timing["train_batches"] == 20 and timing["infer_batches"] == 20, device
@@ -35,11 +69,35 @@ def test_09_quick_run_reports_device_and_timings(quick_run):
     assert metrics["provenance"]["parameters"]["timing_batches"] == 20
 
 
-def test_09_quick_run_saves_weights_and_timing_table(quick_run):
+def test_09_quick_run_saves_weights_timing_table_and_plot(quick_run):
     out_dir = quick_run("09")
-    assert (out_dir / "network_weights.pt").is_file()
-    table = (out_dir / "timings.csv").read_text().splitlines()
-    assert table[0].startswith("device,") and table[1].startswith("cpu,")
+    state = torch.load(out_dir / "network_weights.pt", map_location="cpu")
+    assert state["conv1.weight"].shape == (6, 1, 5, 5) and state["conv1.weight"].device.type == "cpu"
+    with open(out_dir / "timings.csv") as table:
+        rows = list(csv.DictReader(table))
+    assert rows[0]["device"] == "cpu" and int(rows[0]["train batches"]) == 20
+    # one row per timed device: the CPU, plus the notebook's device when that is a GPU
+    assert [row["device"] for row in rows] == list(load_metrics(out_dir)["timings"])
+    assert (out_dir / "throughput.png").stat().st_size > 1000
+
+
+def test_09_the_package_loop_gives_the_hand_written_loops_numbers(quick_run):
+    """The notebook says train_one_epoch repeats its hand-written device-agnostic loop on the CPU."""
+    notebook = executed(quick_run("09") / "executed.ipynb")
+    texts = [o.get("text", "") for c in notebook.cells if c.cell_type == "code" for o in c.outputs]
+    by_hand = next(t for t in texts if t.startswith("50 steps on"))
+    package = next(t for t in texts if t.startswith("train_one_epoch, 50 steps on"))
+    assert by_hand.split(":", 1)[0] == package.split(":", 1)[0].removeprefix("train_one_epoch, ")
+    if load_metrics(quick_run("09"))["device"] == "cpu":
+        assert by_hand.split(":", 1)[1] == package.split(":", 1)[1]
+
+
+def test_09_instructor_checks_all_pass(quick_run):
+    assert_instructor_checks_pass(quick_run("09"), "09")
+
+
+def test_09_student_copy_runs_and_every_check_gives_its_hint(student_run):
+    assert_student_copy_fails_with_hints(student_run("09"), "09")
 
 
 # --- 10 nn.Sequential ----------------------------------------------------------------------------
@@ -51,37 +109,113 @@ def test_10_quick_run_sequential_models_match_network(quick_run):
     assert metrics["test_images"] == 10000
     assert metrics["same_test_predictions"] == {way: 10000 for way in SEQUENTIAL_WAYS}
     for way in SEQUENTIAL_WAYS:
-        assert metrics["max_abs_difference"][way] == pytest.approx(0.0, abs=1e-5)
+        assert metrics["max_abs_difference"][way] == 0.0  # the prose says "not just small but zero"
+
+
+def test_10_instructor_checks_all_pass(quick_run):
+    assert_instructor_checks_pass(quick_run("10"), "10")
+
+
+def test_10_student_copy_runs_and_every_check_gives_its_hint(student_run):
+    assert_student_copy_fails_with_hints(student_run("10"), "10")
 
 
 # --- 11 normalization and batch norm -------------------------------------------------------------
 
-def test_11_quick_run_mean_std_and_three_runs(quick_run):
+def test_11_quick_run_mean_and_std(quick_run):
     metrics = load_metrics(quick_run("11"))
     for way in ("tensor", "loader"):
         assert metrics[f"mean_{way}"] == pytest.approx(0.2860, abs=1e-4)
         assert metrics[f"std_{way}"] == pytest.approx(0.3530, abs=1e-4)
-    assert metrics["mean_loader"] == pytest.approx(metrics["mean_tensor"], abs=1e-6)
-    assert metrics["std_loader"] == pytest.approx(metrics["std_tensor"], abs=1e-6)
     # averaging per-image standard deviations underestimates the spread
     assert metrics["mean_of_image_stds"] < metrics["std_loader"] - 0.02
+    assert metrics["mean_of_batch_stds"] == pytest.approx(0.3530, abs=1e-3)
     assert metrics["normalized_train_mean"] == pytest.approx(0.0, abs=1e-4)
     assert metrics["normalized_train_std"] == pytest.approx(1.0, abs=1e-4)
+    # the test set, normalized with the training statistics, is close to but not exactly standard
+    assert metrics["normalized_test_mean"] == pytest.approx(0.0, abs=0.01)
+    assert metrics["normalized_test_std"] == pytest.approx(1.0, abs=0.01)
 
+
+def test_11_quick_run_three_runs_chosen_on_validation(quick_run):
+    metrics = load_metrics(quick_run("11"))
+    assert (metrics["train_images"], metrics["validation_images"]) == (50_000, 10_000)
     runs = metrics["runs"]
     assert [(r["trainset"], r["network"]) for r in runs] == [
         ("unnormalized", "plain"), ("normalized", "plain"), ("normalized", "batchnorm")]
     for run in runs:
         assert run["epochs"] == 1  # the quick preset
-        assert 0 < run["test_accuracy"] <= 1 and 0 < run["accuracy"] <= 1
-        assert run["loss"] > 0
+        assert 0 < run["accuracy"] <= 1 and run["loss"] > 0
+        # 50 batches of training are far better than chance (0.1) on both held-out sets, and
+        # the validation split and the test set (10,000 images each) agree within their noise
+        assert run["validation_accuracy"] > 0.5 and run["test_accuracy"] > 0.5
+        assert run["validation_accuracy"] == pytest.approx(run["test_accuracy"], abs=0.05)
+    best = max(runs, key=lambda r: r["validation_accuracy"])
+    assert metrics["chosen_run"] == {"trainset": best["trainset"], "network": best["network"]}
     assert metrics["bn_test_accuracy"] == runs[2]["test_accuracy"]
-    # 30 batches of training are far better than chance (0.1) for every run
-    assert min(r["test_accuracy"] for r in runs) > 0.3
+    # after 50 batches, batch norm is well ahead of the same network without it
+    assert runs[2]["validation_accuracy"] > runs[1]["validation_accuracy"] + 0.03
 
 
 def test_11_quick_run_writes_results(quick_run):
     out_dir = quick_run("11")
-    assert (out_dir / "comparison.png").is_file()
-    assert len((out_dir / "final_results.csv").read_text().splitlines()) == 1 + 3
+    assert (out_dir / "comparison.png").stat().st_size > 1000
+    with open(out_dir / "final_results.csv") as table:
+        final = list(csv.DictReader(table))
+    assert len(final) == 3 and {"validation_accuracy", "test_accuracy"} <= set(final[0])
+    accuracies = [float(row["validation_accuracy"]) for row in final]
+    assert accuracies == sorted(accuracies, reverse=True)  # ranked on validation
     assert len((out_dir / "runs" / "results.csv").read_text().splitlines()) == 1 + 3  # 3 runs x 1 epoch
+    # exercise 2: the batch-norm network on both inputs with two seeds, one epoch each
+    assert len((out_dir / "exercise_2" / "results.csv").read_text().splitlines()) == 1 + 4
+
+
+def test_11_instructor_checks_all_pass(quick_run):
+    assert_instructor_checks_pass(quick_run("11"), "11")
+
+
+def test_11_student_copy_runs_and_every_check_gives_its_hint(student_run):
+    assert_student_copy_fails_with_hints(student_run("11"), "11")
+
+
+# --- what the committed notebooks' prose says about their own outputs ----------------------------
+
+def committed(name: str):
+    return executed(NOTEBOOKS / name)
+
+
+def test_09_committed_prose_matches_its_outputs():
+    notebook = committed("09_gpu_device_agnostic.ipynb")
+    by_hand = cell_outputs_text(notebook, "for step, (batch_images, batch_labels) in enumerate(loader)")
+    package = cell_outputs_text(notebook, "result = train_one_epoch(network, loader")
+    assert by_hand.startswith("50 steps on ") and package.startswith("train_one_epoch, 50 steps on ")
+    if by_hand.startswith("50 steps on cpu:"):
+        # "On the CPU the two cells print the same numbers."
+        assert by_hand.split(":", 1)[1] == package.split(":", 1)[1]
+
+
+def test_10_committed_prose_matches_its_outputs():
+    text = cell_outputs_text(committed("10_sequential_models.ipynb"), "max_abs_difference = {")
+    # "The cell above shows the differences are not just small but zero here"
+    assert re.findall(r"largest absolute difference: (\S+)", text) == ["0", "0", "0"]
+
+
+def test_11_committed_prose_matches_its_outputs():
+    """'Reading the results' describes the committed run; re-executing it must not contradict it."""
+    notebook = committed("11_normalization_batchnorm.ipynb")
+    text = cell_outputs_text(notebook, "shown_epochs = sorted(")
+    lines = text.strip().splitlines()
+    gains = [[float(g) for g in re.findall(r"([+-]\d\.\d{4}) after epoch", line)] for line in lines[:2]]
+    # input normalization: "only a fraction of a percent"
+    assert all(abs(g) < 0.01 for g in gains[0])
+    # after the last epoch the three runs differ by "a fraction of a percent"
+    last = [0.0, gains[0][-1], gains[0][-1] + gains[1][-1]]  # plain raw, plain normalized, batch norm
+    assert max(last) - min(last) < 0.01
+    batchnorm = "batchnorm network on normalized input"
+    # "In the first epoch it has the lowest training loss of the three, yet after that epoch the
+    # lowest validation accuracy" ... "after the last epoch ... the highest validation accuracy"
+    assert lines[2].startswith(f"epoch 1: lowest training loss: {batchnorm}; after it, "
+                               f"validation accuracy lowest: {batchnorm},")
+    assert lines[3].endswith(f"highest: {batchnorm}")
+    chosen = cell_outputs_text(notebook, "chosen = final.iloc[0]")
+    assert chosen.startswith("chosen on validation: the batchnorm network on normalized input")

@@ -53,6 +53,8 @@ REFUSED_PARAMETERS: list[tuple[str, str, Any, str]] = [
     ("10", "batch_size", 0, "batch_size must be at least 1, got 0"),
     ("11", "batch_size", 1, "batch_size must be at least 2, got 1"),
     ("11", "lr_decay", 1.5, "lr_decay must be at most 1, got 1.5"),
+    ("11", "validation_size", 0, "validation_size must be at least 1, got 0"),
+    ("11", "validation_size", 60_000, "validation_size must be at most 59999, got 60000"),
 ]
 if NO_GPU:
     REFUSED_PARAMETERS.append(("04", "device", "cuda", "device='cuda' is not available on this machine"))
