@@ -1,4 +1,5 @@
-"""``fmnist-course sweep`` on stand-in notebooks: every combination, failures kept, checks up front."""
+"""``fmnist-course sweep`` on stand-in notebooks, through the default local Dask cluster: every
+combination, failures kept, checks up front, Ctrl-C keeps finished rows."""
 
 from __future__ import annotations
 
@@ -34,6 +35,18 @@ def test_sweep_runs_every_combination_and_keeps_failures(course, tmp_path):
     assert pd.read_csv(sweep_dir / "results.csv").shape[0] == 4
     assert (sweep_dir / "comparison.png").stat().st_size > 0
     assert len(list(sweep_dir.glob("*/01_first.ipynb"))) == 4
+    assert table["worker"].str.startswith("tcp://127.0.0.1:").all()  # each row says where it ran
+    assert table["worker"].nunique() == 2  # the local cluster's two worker processes
+
+
+@pytest.mark.parametrize(("options", "message"), [
+    ({"jobs": 0}, "--jobs must be at least 1, got 0"),
+    ({"threads": 0}, "--threads must be at least 1, got 0"),
+])
+def test_sweep_refuses_bad_engine_options_before_starting(course, tmp_path, options, message):
+    with pytest.raises(CourseError, match=message):
+        run_sweep("01", {"x": [1]}, runs_root=tmp_path / "runs", notebooks_dir=course, **options)
+    assert not (tmp_path / "runs").exists()
 
 
 def test_sweep_refuses_unknown_parameter(course, tmp_path):

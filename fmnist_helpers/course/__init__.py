@@ -6,6 +6,9 @@ This layer imports the notebook layer (``fmnist_helpers``), never the other way 
 - ``preflight``: the one check before anything runs (data, parameter names, types and values);
 - ``execute``: ``run_notebook``, the one way to execute a notebook;
 - ``folders``: stamped run folders; ``report``: headline metrics and run reports;
-- ``run``, ``sweep``, ``student``, ``refresh``: the commands; ``cli``: the command line;
+- ``cluster``: the Dask engine that sweeps and grading submit to; ``worker``: the task a worker
+  runs (one notebook, its results returned as bytes);
+- ``run``, ``sweep``, ``grade``, ``student``, ``refresh``, ``readme``: the commands; ``cli``: the
+  command line;
 - ``environment``: the environment every kernel gets.
 """

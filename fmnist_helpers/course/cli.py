@@ -1,4 +1,4 @@
-"""fmnist-course: run, sweep, list, copy and refresh the course's notebooks (make course calls it)."""
+"""fmnist-course: run, sweep, list, copy, grade and refresh the course's notebooks (make course calls it)."""
 
 from __future__ import annotations
 
@@ -14,8 +14,10 @@ import pandas as pd
 
 from ..progress import tqdm
 from .catalog import PRESETS, CourseError, list_notebooks
+from .cluster import DEFAULT_THREADS
 from .environment import apply_environment, install_kernel
 from .execute import NotebookResult
+from .grade import DEFAULT_TIMEOUT_S, grade_submissions
 from .readme import record_quick_report, update_readme
 from .refresh import refresh_notebooks
 from .report import results_table
@@ -62,6 +64,19 @@ def _add_folder_options(command: argparse.ArgumentParser) -> None:
                               "smoke test in a few minutes")
 
 
+def _add_cluster_options(command: argparse.ArgumentParser) -> None:
+    command.add_argument("--jobs", type=int, default=1,
+                         help="notebooks run at the same time on this machine (worker processes of a "
+                              "local Dask cluster; default 1)")
+    command.add_argument("--scheduler", default=None, metavar="tcp://HOST:PORT",
+                         help="run on an existing Dask cluster instead (default: "
+                              "$DASK_SCHEDULER_ADDRESS, else a local cluster of --jobs workers)")
+    command.add_argument("--threads", type=int, default=DEFAULT_THREADS,
+                         help=f"torch threads per notebook (default {DEFAULT_THREADS}, the fastest "
+                              "when notebooks share a machine's cores)")
+    command.add_argument("--no-progress", action="store_true", help="no progress bar")
+
+
 def build_parser() -> argparse.ArgumentParser:
     """The argument parser for ``fmnist-course``."""
     parser = argparse.ArgumentParser(
@@ -85,9 +100,25 @@ def build_parser() -> argparse.ArgumentParser:
     sweep.add_argument("notebook", help="the notebook, by number or name, e.g. 04")
     sweep.add_argument("-p", "--parameter", nargs="+", action="append", required=True,
                        metavar="NAME VALUE", help="a parameter and the values to try: -p lr 0.01 0.001")
-    sweep.add_argument("--jobs", type=int, default=1,
-                       help="notebooks run at the same time (worker processes; default 1)")
+    _add_cluster_options(sweep)
     _add_folder_options(sweep)
+
+    grade = commands.add_parser("grade", help="execute students' notebooks and collect their checks")
+    grade.add_argument("submissions", type=Path, metavar="SUBMISSIONS",
+                       help="one folder per student, each with their NN_topic.ipynb files")
+    grade.add_argument("--out", type=Path, required=True,
+                       help="a new folder for grades.csv, <student>.md and the executed copies")
+    grade.add_argument("--only", default="", help="notebooks by number or name, e.g. 04,05")
+    grade.add_argument("--timeout", type=float, default=DEFAULT_TIMEOUT_S,
+                       help="seconds one cell of a submission may run before that notebook is "
+                            f"stopped (default {DEFAULT_TIMEOUT_S:g})")
+    grade.add_argument("--notebooks-dir", type=Path, default=None,
+                       help="the instructor's notebooks: which notebooks and exercises are expected "
+                            "(default: notebooks/ in the course folder)")
+    grade.add_argument("--data-root", default=None,
+                       help="the folder that holds FashionMNIST/raw/ (default: $FMNIST_DATA, "
+                            "else data/ in the course folder)")
+    _add_cluster_options(grade)
 
     student = commands.add_parser("student", help="write student copies without the answers")
     student.add_argument("--out", type=Path, default=None,
@@ -149,13 +180,33 @@ def _cmd_sweep(args: argparse.Namespace) -> int:
     sweep_dir, table, interrupted = run_sweep(args.notebook, _grid(args.parameter), jobs=args.jobs,
                                               preset=args.preset, data_root=args.data_root,
                                               runs_root=args.runs_root,
-                                              notebooks_dir=args.notebooks_dir)
+                                              notebooks_dir=args.notebooks_dir,
+                                              scheduler=args.scheduler, threads=args.threads,
+                                              progress=not args.no_progress)
     with pd.option_context("display.max_colwidth", 80, "display.width", 200):
         print(table.drop(columns=["folder"], errors="ignore").to_string(index=False))
     print(f"\nresults: {sweep_dir}/results.csv, plot: {sweep_dir}/comparison.png")
     if interrupted:
         return exit_code(130)
     return 0 if (table["status"] == "ok").all() else 1
+
+
+def _cmd_grade(args: argparse.Namespace) -> int:
+    table, graded, interrupted = grade_submissions(
+        args.submissions, args.out, notebooks_dir=args.notebooks_dir, only=args.only,
+        timeout=args.timeout, data_root=args.data_root, jobs=args.jobs, scheduler=args.scheduler,
+        threads=args.threads, progress=not args.no_progress)
+    summary = table.groupby("student", sort=False)["passed"].agg(["sum", "count"])
+    for student, row in summary.iterrows():
+        print(f"{student}: {row['sum']} of {row['count']} checks pass")
+    out = args.out.expanduser().resolve()
+    print(f"\ngrades: {out}/grades.csv, feedback: {out}/<student>.md, executed copies: {out}/executed/")
+    for g in graded:
+        if not g.graded:
+            print(f"NOT GRADED: {g.student}/{g.notebook}.ipynb: {g.note}", file=sys.stderr)
+    if interrupted:
+        return exit_code(130)
+    return 0 if all(g.graded for g in graded) else 1
 
 
 def _cmd_student(args: argparse.Namespace) -> int:
@@ -193,7 +244,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     """Entry point of ``fmnist-course``; returns the exit status."""
     apply_environment()
     args = build_parser().parse_args(argv)
-    handlers = {"run": _cmd_run, "list": _cmd_list, "sweep": _cmd_sweep, "student": _cmd_student,
+    handlers = {"run": _cmd_run, "list": _cmd_list, "sweep": _cmd_sweep, "grade": _cmd_grade,
+                "student": _cmd_student,
                 "refresh": _cmd_refresh, "readme": _cmd_readme,
                 "kernel": _cmd_kernel}
     install_stop_handlers()

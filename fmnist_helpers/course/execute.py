@@ -15,9 +15,10 @@ from traitlets.config import Config
 from .environment import KERNEL_NAME, apply_environment
 from .headline import key_metrics
 
-# CurveZMQ between the runner and its kernels (the kernel spec declares support): no plain-text
-# traffic on local TCP ports, and no "running over TCP without encryption" warning per kernel.
-KERNEL_CONFIG = Config({"KernelManager": {"transport_encryption": "auto"}})
+# Kernels talk to the runner over Unix sockets (no TCP ports, so kernels started side by side never
+# pick the same port) with CurveZMQ (the kernel spec declares support): no plain-text traffic, and
+# no "running over TCP without encryption" warning per kernel.
+KERNEL_CONFIG = Config({"KernelManager": {"transport_encryption": "auto", "transport": "ipc"}})
 
 
 @dataclass
@@ -62,8 +63,8 @@ def run_notebook(
     A failing cell, a cell running past ``cell_timeout`` seconds or a dead kernel becomes a result
     (status ``failed`` or ``timeout``), never an exception; so does Ctrl-C (``interrupted``), after
     the kernel was shut down. With ``allow_errors`` every cell runs even after one fails (a student
-    copy's stubs, a submission to grade); the first error is still reported. ``metrics`` holds the
-    headline results of ``out_dir/metrics.json``.
+    copy's stubs, a submission to grade); the last error is reported (papermill's choice).
+    ``metrics`` holds the headline results of ``out_dir/metrics.json``.
     """
     apply_environment()
     output = output or out_dir / path.name

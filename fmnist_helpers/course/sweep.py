@@ -1,11 +1,8 @@
-"""``fmnist-course sweep``: one notebook run per parameter combination, in parallel processes."""
+"""``fmnist-course sweep``: one notebook run per parameter combination, spread over Dask workers."""
 
 from __future__ import annotations
 
-import multiprocessing
-import signal
-import time
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -21,7 +18,7 @@ from .catalog import (
     parameters_for,
     select_notebooks,
 )
-from .execute import NotebookResult, run_notebook
+from .cluster import DEFAULT_THREADS, NotebookTask, TaskOutcome, input_folders, open_engine
 from .folders import new_stamped_dir
 from .headline import headline_metric
 from .preflight import check_data, check_values
@@ -33,15 +30,13 @@ def combination_name(index: int, values: dict[str, Any]) -> str:
     return f"{index:02d}-" + "".join(c if c.isalnum() or c in "=,.-_" else "_" for c in text)
 
 
-def _ignore_sigint() -> None:
-    # Ctrl-C is handled once, by the parent, which then stops the workers itself.
-    signal.signal(signal.SIGINT, signal.SIG_IGN)
-
-
 def write_table(rows: list[dict[str, Any]], sweep_dir: Path) -> pd.DataFrame:
-    """Save the sweep's table as ``results.csv`` and return it."""
+    """Save the sweep's table as ``results.csv`` and return it (replaced whole: whoever reads it
+    while the sweep runs sees the previous table or this one, never half of one)."""
     table = pd.DataFrame(rows)
-    table.to_csv(sweep_dir / "results.csv", index=False)
+    partial = sweep_dir / "results.csv.partial"
+    table.to_csv(partial, index=False)
+    partial.replace(sweep_dir / "results.csv")
     return table
 
 
@@ -65,9 +60,13 @@ def plot_sweep(table: pd.DataFrame, grid_names: Sequence[str], sweep_dir: Path) 
     return path
 
 
-def _row(values: dict[str, Any], result: NotebookResult) -> dict[str, Any]:
-    return {**values, "status": result.status, "seconds": result.seconds, "error": result.error,
-            **{k: v for k, v in result.metrics.items() if k not in values}}
+def _row(values: dict[str, Any], outcome: TaskOutcome, folder: str) -> dict[str, Any]:
+    result = outcome.result
+    row = {**values, "status": result.status, "seconds": result.seconds, "error": result.error,
+           "worker": outcome.worker, "host": outcome.host}
+    if outcome.left_out:
+        row["left_out"] = "; ".join(outcome.left_out)
+    return {**row, **{k: v for k, v in result.metrics.items() if k not in values}, "folder": folder}
 
 
 def run_sweep(
@@ -78,15 +77,22 @@ def run_sweep(
     data_root: str | None = None,
     runs_root: Path | None = None,
     notebooks_dir: Path | None = None,
+    scheduler: str | None = None,
+    threads: int | None = DEFAULT_THREADS,
+    progress: bool = True,
+    echo: Callable[[str], None] = print,
 ) -> tuple[Path, pd.DataFrame, bool]:
-    """Run ``notebook`` once per combination of ``grid`` with ``jobs`` worker processes.
+    """Run ``notebook`` once per combination of ``grid`` on Dask workers (see ``cluster``): a local
+    cluster of ``jobs`` processes, or the cluster at ``scheduler``; ``threads`` torch threads each.
 
-    Everything is checked once, up front. Every run writes to its own folder; ``results.csv`` is
-    rewritten as each run finishes, so Ctrl-C keeps every finished row (the rest are marked
-    ``interrupted``). Returns the sweep folder, the table and whether it was interrupted.
+    Everything is checked once, up front. Each run's executed notebook and outputs come back to its
+    own folder here; ``results.csv`` is rewritten as each run finishes (with the worker that ran
+    it), so Ctrl-C keeps every finished row (the rest are marked ``interrupted``). Returns the sweep
+    folder, the table and whether it was interrupted.
     """
     check_preset(preset)
-    selected = select_notebooks(notebook, notebooks_dir or default_notebooks_dir())
+    notebooks_dir = notebooks_dir or default_notebooks_dir()
+    selected = select_notebooks(notebook, notebooks_dir)
     if len(selected) != 1:
         raise CourseError(f"sweep: {notebook!r} names {len(selected)} notebooks; name exactly one")
     path = selected[0]
@@ -94,41 +100,44 @@ def run_sweep(
         raise CourseError("sweep: give at least one -p NAME VALUE [VALUE ...]")
     if jobs < 1:
         raise CourseError(f"--jobs must be at least 1, got {jobs}")
+    if threads is not None and threads < 1:
+        raise CourseError(f"--threads must be at least 1, got {threads}")
     grid = check_values([path], grid)
     data_root = check_data(data_root)
 
     runs_root = Path(runs_root or default_runs_dir()).expanduser().resolve()
-    sweep_dir = new_stamped_dir(runs_root, f"sweep-{path.stem}-")
     combos = [run._asdict() for run in RunBuilder.get_runs(grid)]
-    rows: list[dict[str, Any]] = [{**values, "status": "not run", "seconds": None, "error": ""}
-                                  for values in combos]
-    interrupted = False
-    pool = multiprocessing.get_context("spawn").Pool(jobs, initializer=_ignore_sigint)
-    try:
-        pending = {}
+    with open_engine(jobs, scheduler, echo) as engine:  # a cluster that is not there: no folder
+        sweep_dir = new_stamped_dir(runs_root, f"sweep-{path.stem}-")
+        rows: list[dict[str, Any]] = []
+        tasks: list[NotebookTask] = []
         for i, values in enumerate(combos):
             run_dir = sweep_dir / combination_name(i + 1, values)
             run_dir.mkdir()
             params = parameters_for(path, preset, values, run_dir, data_root, {})
-            pending[i] = pool.apply_async(run_notebook, (path, run_dir, params))
-            rows[i]["folder"] = run_dir.name
+            tasks.append(NotebookTask(run_dir.name, path, params, data_root,
+                                      input_folders(path, params, notebooks_dir)))
+            rows.append({**values, "status": "not run", "seconds": None, "error": "", "worker": "",
+                         "host": "", "folder": run_dir.name})
         write_table(rows, sweep_dir)
-        while pending:
-            for index, task in list(pending.items()):
-                if task.ready():
-                    rows[index] = {**_row(combos[index], task.get()), "folder": rows[index]["folder"]}
-                    del pending[index]
-                    write_table(rows, sweep_dir)
-            time.sleep(0.2)
-        pool.close()
-    except KeyboardInterrupt:
-        interrupted = True
-        for row in rows:
-            if row["status"] == "not run":
-                row["status"], row["error"] = "interrupted", "stopped by Ctrl-C"
-        pool.terminate()
-    finally:
-        pool.join()
-    table = write_table(rows, sweep_dir)
-    plot_sweep(table, list(grid), sweep_dir)
+
+        def save(index: int, outcome: TaskOutcome) -> None:
+            run_dir = sweep_dir / rows[index]["folder"]
+            outcome.write_files(run_dir)
+            rows[index] = _row(combos[index], outcome, run_dir.name)
+            write_table(rows, sweep_dir)
+
+        interrupted = False
+        try:
+            interrupted = engine.run(tasks, save, threads=threads, desc="combinations",
+                                     progress=progress)
+        except KeyboardInterrupt:
+            interrupted = True
+        finally:  # every finished row is kept, whatever stopped the sweep
+            for row in rows:
+                if row["status"] == "not run":
+                    row["status"] = "interrupted" if interrupted else "failed"
+                    row["error"] = "stopped by Ctrl-C" if interrupted else "the sweep stopped early"
+            table = write_table(rows, sweep_dir)
+            plot_sweep(table, list(grid), sweep_dir)
     return sweep_dir, table, interrupted
