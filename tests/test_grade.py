@@ -74,7 +74,7 @@ def test_each_student_gets_feedback(graded):
     assert "**5 of 5 checks pass.**" in alice and "### Exercise 90.2 · a list of squares" in alice
     erin = (out / "erin.md").read_text()
     assert "**3 of 5 checks pass.**" in erin
-    assert ("The notebook was stopped after a cell ran longer than 5 s (the cell that starts "
+    assert ("The notebook was stopped when it ran past its 5 s (the cell that starts "
             "`squares = []`); the checks after it did not run.") in erin
     carol = (out / "carol.md").read_text()
     assert "First error in the cell that starts `# YOUR CODE HERE`, NotImplementedError." in carol

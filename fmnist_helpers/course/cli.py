@@ -110,7 +110,7 @@ def build_parser() -> argparse.ArgumentParser:
                        help="a new folder for grades.csv, <student>.md and the executed copies")
     grade.add_argument("--only", default="", help="notebooks by number or name, e.g. 04,05")
     grade.add_argument("--timeout", type=float, default=DEFAULT_TIMEOUT_S,
-                       help="seconds one cell of a submission may run before that notebook is "
+                       help="seconds one submitted notebook may run in all before it is "
                             f"stopped (default {DEFAULT_TIMEOUT_S:g})")
     grade.add_argument("--notebooks-dir", type=Path, default=None,
                        help="the instructor's notebooks: which notebooks and exercises are expected "

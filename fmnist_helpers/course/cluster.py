@@ -65,7 +65,7 @@ class NotebookTask:
     parameters: dict[str, Any]
     data_root: str | None = None
     inputs: dict[str, Path] = field(default_factory=dict)
-    cell_timeout: float | None = None
+    timeout: float | None = None  # seconds for the whole notebook
     allow_errors: bool = False
     content: bytes | None = None
 
@@ -247,7 +247,7 @@ def task_spec(task: NotebookTask, threads: int | None, versions: Mapping[str, An
     source = task.content if task.content is not None else task.source.read_bytes()
     return {"notebook": task.source.name, "source": source,
             "parameters": dict(task.parameters), "data_root": task.data_root, "inputs": inputs,
-            "threads": threads, "cell_timeout": task.cell_timeout, "allow_errors": task.allow_errors,
+            "threads": threads, "timeout": task.timeout, "allow_errors": task.allow_errors,
             "versions": dict(versions)}
 
 

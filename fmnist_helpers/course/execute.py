@@ -49,18 +49,27 @@ def describe_failure(error: BaseException) -> tuple[str, int | None]:
     return one_line(f"{type(error).__name__}: {error}"), None
 
 
+def _deadline(timeout: float | None) -> dict[str, Any]:
+    """nbclient keyword arguments that stop a notebook ``timeout`` seconds after it starts: each
+    cell may run for whatever time is left (nbclient asks ``timeout_func`` before every cell)."""
+    if timeout is None:
+        return {}
+    deadline = time.monotonic() + timeout
+    return {"timeout_func": lambda cell: max(1.0, deadline - time.monotonic())}
+
+
 def run_notebook(
     path: Path,
     out_dir: Path,
     parameters: dict[str, Any],
     output: Path | None = None,
-    cell_timeout: float | None = None,
+    timeout: float | None = None,
     allow_errors: bool = False,
 ) -> NotebookResult:
     """Execute ``path`` with papermill and ``parameters`` into ``output`` (default: ``out_dir/
     <name>``), the kernel started in the notebook's folder; return what happened.
 
-    A failing cell, a cell running past ``cell_timeout`` seconds or a dead kernel becomes a result
+    A failing cell, a notebook running past ``timeout`` seconds in all or a dead kernel becomes a result
     (status ``failed`` or ``timeout``), never an exception; so does Ctrl-C (``interrupted``), after
     the kernel was shut down. With ``allow_errors`` every cell runs even after one fails (a student
     copy's stubs, a submission to grade); the last error is reported (papermill's choice).
@@ -73,13 +82,13 @@ def run_notebook(
     try:
         pm.execute_notebook(str(path), str(output), parameters=parameters, kernel_name=KERNEL_NAME,
                             progress_bar=False, cwd=str(path.parent), config=KERNEL_CONFIG,
-                            execution_timeout=cell_timeout, allow_errors=allow_errors)
+                            allow_errors=allow_errors, **_deadline(timeout))
         result.status = "ok"
     except KeyboardInterrupt:
         result.status, result.error = "interrupted", "interrupted (Ctrl-C or a stop signal)"
     except (CellTimeoutError, TimeoutError) as error:
         result.status = "timeout"
-        result.error = one_line(f"a cell ran longer than {cell_timeout} s: {error}")
+        result.error = one_line(f"the notebook ran longer than its {timeout:g} s: {error}")
     except PapermillExecutionError as error:
         result.status = "failed"
         result.error, result.cell = describe_failure(error)

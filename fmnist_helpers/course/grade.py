@@ -42,7 +42,7 @@ GRADE_COLUMNS = ["student", "notebook", "exercise", "passed", "message"]
 """The columns of ``grades.csv``."""
 
 DEFAULT_TIMEOUT_S = 600.0
-"""Seconds one cell of a submission may run before the notebook is stopped (an endless loop)."""
+"""Seconds one submitted notebook may run in all before it is stopped (an endless loop, say)."""
 
 GRADING_PRESET = "quick"
 """The parameters submissions are executed with (``catalog.PRESETS``)."""
@@ -131,7 +131,7 @@ def stopped_reason(result: NotebookResult, executed: nbformat.NotebookNode | Non
     where = f" (the cell that starts `{where}`)" if where else ""
     if result.status == "timeout":
         limit = f"{timeout:g} s" if timeout else "its time limit"
-        return f"not checked: the notebook was stopped after a cell ran longer than {limit}{where}"
+        return f"not checked: the notebook was stopped when it ran past its {limit}{where}"
     if result.status == "failed" and result.cell is None:  # the kernel died, or it never started
         return f"not checked: the notebook stopped{where}: {result.error}"
     if result.status == "interrupted":
@@ -195,7 +195,7 @@ def feedback(student: str, graded: Sequence[Graded], timeout: float | None) -> s
     """The Markdown feedback for one student: a score, then per notebook and exercise ✓ or a hint."""
     rows = [row for g in graded for row in g.rows]
     passed = sum(bool(row["passed"]) for row in rows)
-    limit = f", {timeout:g} s per cell at most" if timeout else ""
+    limit = f", {timeout:g} s per notebook at most" if timeout else ""
     lines = [f"# Feedback for {student}", "",
              f"Executed with the {GRADING_PRESET} parameters{limit}. **{passed} of {len(rows)} checks "
              "pass.**"]
@@ -293,7 +293,7 @@ def grade_submissions(
 ) -> tuple[pd.DataFrame, list[Graded], bool]:
     """Grade every student's notebooks in ``submissions`` into ``out`` (see the module's text).
 
-    ``only`` limits the notebooks (``"04,05"``); ``timeout`` is the seconds a cell may run;
+    ``only`` limits the notebooks (``"04,05"``); ``timeout`` is the seconds a notebook may run in all;
     ``jobs``, ``scheduler`` and ``threads`` are the sweep's. Returns the grades table, one
     ``Graded`` per student and notebook, and whether Ctrl-C stopped it.
     """

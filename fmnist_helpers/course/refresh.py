@@ -35,7 +35,7 @@ def clean_metadata(notebook: nbformat.NotebookNode) -> nbformat.NotebookNode:
     return notebook
 
 
-def refresh_notebook(path: Path, cell_timeout: float = 1800) -> NotebookResult:
+def refresh_notebook(path: Path, timeout: float = 3600) -> NotebookResult:
     """Execute ``path`` top to bottom with its own defaults and, if every cell ran, save it in place
     and record its seconds and ``metrics.json`` in ``results/notebooks.json`` (the README's numbers).
 
@@ -47,7 +47,7 @@ def refresh_notebook(path: Path, cell_timeout: float = 1800) -> NotebookResult:
     try:
         with tempfile.TemporaryDirectory() as scratch:
             executed = Path(scratch) / path.name
-            result = run_notebook(path, Path(scratch), {}, executed, cell_timeout)
+            result = run_notebook(path, Path(scratch), {}, executed, timeout)
             if result.status == "ok":
                 notebook = clean_metadata(nbformat.read(executed, as_version=4))
                 nbformat.write(notebook, path)

@@ -124,11 +124,11 @@ def run_task(task: Mapping[str, Any]) -> dict[str, Any]:
 
     ``task``: ``notebook`` (file name), ``source`` (its bytes), ``parameters``, ``data_root`` (the
     client's), ``inputs`` (``{parameter: {relative path: bytes}}``), ``threads`` (torch threads of
-    the kernel; None keeps torch's default), ``cell_timeout``, ``allow_errors`` and ``versions``
-    (the client's ``environment_versions()``). The answer: ``worker``, ``host``, the fields of a
-    ``NotebookResult`` (``status``, ``seconds``, ``error``, ``cell``, ``metrics``), ``files``
-    (``{relative path: bytes}``, the executed notebook among them), ``left_out`` and ``executed``
-    (False when the notebook could not be run here).
+    the kernel; None keeps torch's default), ``timeout`` (seconds for the whole notebook),
+    ``allow_errors`` and ``versions`` (the client's ``environment_versions()``). The answer:
+    ``worker``, ``host``, the fields of a ``NotebookResult`` (``status``, ``seconds``, ``error``,
+    ``cell``, ``metrics``), ``files`` (``{relative path: bytes}``, the executed notebook among
+    them), ``left_out`` and ``executed`` (False when the notebook could not be run here).
     """
     address, host = _worker_name()
     try:
@@ -168,7 +168,7 @@ def run_task(task: Mapping[str, Any]) -> dict[str, Any]:
         if task.get("threads"):
             kernel_env.update({name: str(task["threads"]) for name in THREAD_VARIABLES})
         with _environment(kernel_env):
-            result = run_notebook(notebook, out_dir, parameters, cell_timeout=task.get("cell_timeout"),
+            result = run_notebook(notebook, out_dir, parameters, timeout=task.get("timeout"),
                                   allow_errors=bool(task.get("allow_errors")))
         files, left_out = _read_tree(out_dir)
     return {"worker": address, "host": host, "status": result.status, "seconds": result.seconds,
