@@ -7,7 +7,8 @@ Three files in ``results/`` (committed) hold what was measured:
   outputs that are committed with it);
 - ``quick.json``: each notebook's seconds in a ``--preset quick`` run (``fmnist-course readme
   --quick-report runs/<stamp>/report.json`` records it);
-- ``epoch_time.json``: ``make bench``.
+- ``epoch_time.json``: ``make bench``;
+- ``gpu_09_metrics.json``: notebook 09's ``metrics.json`` from a machine with a GPU.
 
 ``fmnist-course readme`` rewrites the blocks between ``<!-- results:NAME -->`` and
 ``<!-- /results:NAME -->`` in ``README.md``; ``--check`` only says whether they are up to date.
@@ -137,10 +138,28 @@ def bench_table(bench: Mapping[str, Any]) -> str:
     return "\n".join(lines)
 
 
+def gpu_table(metrics: Mapping[str, Any]) -> str:
+    """Notebook 09's timings on a GPU machine: CPU and GPU, training and inference, copies."""
+    if not metrics:
+        raise CourseError("results/gpu_09_metrics.json is missing: run notebook 09 on a GPU machine")
+    info = metrics["provenance"]
+    lines = [f"Notebook 09 with `device=\"cuda\"` on {info['gpu']} ({info['cpu_count']} CPU cores, "
+             f"torch {info['torch']}, {info['date'][:10]}), batches of {metrics['batch_size']}:", "",
+             "| device | training ms/batch | inference ms/batch |", "|---|---:|---:|"]
+    for device, timing in metrics["timings"].items():
+        lines.append(f"| {device} | {1000 * timing['train_seconds'] / timing['train_batches']:.2f} | "
+                     f"{1000 * timing['infer_seconds'] / timing['infer_batches']:.2f} |")
+    copies = metrics["copy_to_cuda_seconds"]
+    lines += ["", f"Copying one batch to the GPU: {1000 * copies['pageable']:.1f} ms from pageable "
+                  f"memory, {1000 * copies['pinned']:.1f} ms from pinned memory."]
+    return "\n".join(lines)
+
+
 def render_blocks() -> dict[str, str]:
     """Every generated README block, by name."""
     return {"notebooks": notebooks_table(load_results("notebooks"), load_results("quick")),
-            "bench": bench_table(load_results("epoch_time"))}
+            "bench": bench_table(load_results("epoch_time")),
+            "gpu": gpu_table(load_results("gpu_09_metrics"))}
 
 
 def update_readme(readme: Path | None = None, check: bool = False) -> bool:
