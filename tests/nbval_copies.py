@@ -3,8 +3,10 @@
 nbval re-executes a notebook and compares the cells tagged ``nbval-check-output`` with their
 committed outputs. Those cells print deterministic facts (lengths, counts, shapes, the network),
 which do not depend on how long a notebook trains, so the copies get papermill's quick parameters
-in an ``injected-parameters`` cell and keep every committed output. Usage:
-``python tests/nbval_copies.py build/nbval``.
+in an ``injected-parameters`` cell and keep every committed output. The copies run in parallel
+(``pytest -n 2``), so 05 cannot wait for 04's copy to train: it analyses a ``Network`` saved here
+from the seed alone (none of its checked outputs depends on how well the weights were trained).
+Usage: ``python tests/nbval_copies.py build/nbval``.
 """
 
 from __future__ import annotations
@@ -14,10 +16,12 @@ import sys
 from pathlib import Path
 
 import nbformat
+import torch
 from papermill.iorw import load_notebook_node
 from papermill.parameterize import parameterize_notebook
 
-from fmnist_helpers.course.catalog import discover_notebooks, notebook_number, parameters_for
+from fmnist_helpers import Network, set_seed
+from fmnist_helpers.course.catalog import OUTPUT_LINKS, discover_notebooks, notebook_number, parameters_for
 
 
 def write_copies(target: Path) -> list[Path]:
@@ -26,10 +30,14 @@ def write_copies(target: Path) -> list[Path]:
     target.mkdir(parents=True)
     written = []
     notebooks = discover_notebooks()
-    # every notebook's out_dir, so that 05's train_dir names 04's copy's out_dir
     out_dirs = {notebook_number(p): (target / "out" / p.stem).resolve() for p in notebooks}
+    weights = (target / "seed_weights").resolve()  # what 05 analyses (see above)
+    weights.mkdir()
+    set_seed(0)
+    torch.save(Network().state_dict(), weights / "model.pt")
     for path in notebooks:
-        values = parameters_for(path, "quick", {}, out_dirs[notebook_number(path)], None, out_dirs)
+        values = parameters_for(path, "quick", {}, out_dirs[notebook_number(path)], None,
+                                {number: weights for number in OUTPUT_LINKS.values()})
         notebook = load_notebook_node(str(path))  # adds the metadata papermill's injection expects
         # papermill's own injection, so the copies match what `fmnist-course run` executes
         notebook = parameterize_notebook(notebook, values, report_mode=False)

@@ -12,6 +12,7 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
+import nbformat
 import pytest
 import torch
 
@@ -148,7 +149,8 @@ def test_a_bad_value_stops_the_notebook_in_its_checking_cell(tmp_path, data_root
     (path,) = select_notebooks("04")
     result = run_notebook(path, tmp_path, {"epochs": 0, "data_root": str(data_root),
                                            "out_dir": str(tmp_path)})
-    assert result.status == "failed"
-    assert "start_notebook" in result.error and "ParameterError: epochs must be at least 1, got 0" \
-        in result.error
+    start_cell = next(i for i, c in enumerate(nbformat.read(path, as_version=4).cells)
+                      if "start_notebook(" in c.source)
+    assert result.status == "failed" and result.cell == start_cell
+    assert result.error.endswith("ParameterError: epochs must be at least 1, got 0")
     assert not (tmp_path / "metrics.json").exists()

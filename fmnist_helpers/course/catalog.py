@@ -20,6 +20,7 @@ PRESETS: dict[str, dict[str, Any]] = {
         "show_progress": False,
         "open_tensorboard": False,
         "epochs": 1,
+        "rung_epochs": 1,
         "max_batches": 50,
         "num_runs_limit": 2,
         "timing_batches": 20,
