@@ -1,7 +1,8 @@
-"""Seconds per training epoch of ``Network`` for four ways of feeding it, plus test-set inference.
+"""Seconds per training epoch of ``Network`` for four ways of feeding it, test-set inference, and
+notebook 12's ``CapstoneNet`` with one and two threads.
 
-Every measurement trains ``fmnist_helpers.Network`` with Adam (lr 0.01) on batches of 100 from the
-full 60000-image training set, in one process and one run:
+Every measurement trains with Adam (lr 0.01) on batches of 100 from the full 60000-image training
+set, in one process and one run (``fmnist_helpers.Network`` unless said otherwise):
 
 - ``per_item_workers0``: a ``DataLoader`` over torchvision's FashionMNIST with a per-item
   ``ToTensor()`` transform, ``num_workers=0``;
@@ -11,13 +12,17 @@ full 60000-image training set, in one process and one run:
 - ``compute_floor``: the same training steps on a list of batches made in advance, so no data work
   is timed at all;
 - ``inference``: predictions for the 10000 test images in batches of 1000 (in-memory tensors,
-  ``torch.no_grad()``), with the ``in_memory`` network.
+  ``torch.no_grad()``), with the ``in_memory`` network;
+- ``capstone``: notebook 12's final model, ``CapstoneNet`` (70,330 parameters, ``channels_last``),
+  trained the notebook's way (normalized in-memory batches of 100, ``fh.Augment``: random crop with
+  padding 2 and horizontal flip per batch, label smoothing 0.1, Adam) with 1 and with 2 torch
+  threads, whatever ``--threads`` says.
 
 To make the comparison fair, every configuration first trains a few warm-up batches, then the
 configurations take turns epoch by epoch (the order rotates each round, so none is always first)
 and the median of ``--epochs`` epochs counts. The number of torch threads is fixed (``--threads``,
-default 1) for all of them; DataLoader workers use one thread each. Timings are never asserted by
-the tests; the target for the in-memory path is within 1.15x of the compute floor.
+default 1) for all of them but ``capstone``; DataLoader workers use one thread each. Timings are
+never asserted by the tests; the target for the in-memory path is within 1.15x of the compute floor.
 
 Usage::
 
@@ -31,6 +36,7 @@ the seconds per epoch are extrapolated to a full epoch (marked ``"extrapolated":
 from __future__ import annotations
 
 import argparse
+import functools
 import itertools
 import json
 import statistics
@@ -42,16 +48,21 @@ from pathlib import Path
 from typing import Any
 
 import torch
+import torch.nn.functional as F
 from torch import nn
 from torch.utils.data import DataLoader
 from torchvision import transforms
 
 from fmnist_helpers import (
+    Augment,
+    CapstoneNet,
     Network,
     TensorBatches,
+    count_parameters,
     evaluate,
     load_fashion_mnist,
     load_tensors,
+    normalize,
     set_seed,
     train_one_epoch,
 )
@@ -146,6 +157,68 @@ def make_configs(args: argparse.Namespace) -> tuple[list[Config], TensorBatches]
     return configs, TensorBatches(test_images, test_labels, TEST_BATCH_SIZE)
 
 
+CAPSTONE_THREADS = (1, 2)
+CAPSTONE_PADDING = 2
+CAPSTONE_LABEL_SMOOTHING = 0.1
+
+
+def measure_capstone(args: argparse.Namespace, warmup: int) -> dict[str, Any]:
+    """Seconds per epoch of notebook 12's recipe with 1 and 2 torch threads, taking turns epoch by
+    epoch (the order alternates); the median of ``args.epochs`` epochs counts for each."""
+    images, labels = load_tensors(train=True, root=args.data_root)
+    images = normalize(images)
+    smoothed_loss = functools.partial(F.cross_entropy, label_smoothing=CAPSTONE_LABEL_SMOOTHING)
+    runs = {}
+    for threads in CAPSTONE_THREADS:
+        generator = set_seed(args.seed)
+        model = CapstoneNet().to(memory_format=torch.channels_last)
+        runs[threads] = {"model": model, "optimizer": torch.optim.Adam(model.parameters(), lr=LR),
+                         "batches": TensorBatches(images, labels, BATCH_SIZE, shuffle=True,
+                                                  generator=generator),
+                         "augment": Augment(CAPSTONE_PADDING, generator=torch.Generator().manual_seed(
+                             args.seed + 1)),
+                         "seconds": [], "batch_counts": []}
+
+    def epoch(threads: int, max_batches: int | None) -> tuple[float, int]:
+        run = runs[threads]
+        torch.set_num_threads(threads)
+        result = train_one_epoch(run["model"], run["batches"], run["optimizer"], augment=run["augment"],
+                                 loss_fn=smoothed_loss, max_batches=max_batches)
+        return result.seconds, -(-result.samples // BATCH_SIZE)
+
+    setting = torch.get_num_threads()
+    try:
+        for threads in CAPSTONE_THREADS:
+            if warmup:
+                epoch(threads, warmup)
+        for round_index in range(args.epochs):
+            order = CAPSTONE_THREADS if round_index % 2 == 0 else CAPSTONE_THREADS[::-1]
+            for threads in order:
+                seconds, count = epoch(threads, args.max_batches)
+                runs[threads]["seconds"].append(seconds)
+                runs[threads]["batch_counts"].append(count)
+    finally:
+        torch.set_num_threads(setting)
+    full_batches = -(-len(labels) // BATCH_SIZE)
+    by_threads = {}
+    for threads, run in runs.items():
+        count = run["batch_counts"][0]
+        by_threads[str(threads)] = {
+            "seconds": run["seconds"], "batches": count,
+            "seconds_per_epoch": statistics.median(run["seconds"]) * full_batches / count,
+            "extrapolated": count < full_batches}
+    one, two = (by_threads[str(t)]["seconds_per_epoch"] for t in CAPSTONE_THREADS)
+    return {
+        "description": (f"CapstoneNet (notebook 12), channels_last, normalized in-memory batches of "
+                        f"{BATCH_SIZE}, random crop (padding {CAPSTONE_PADDING}) and flip, label "
+                        f"smoothing {CAPSTONE_LABEL_SMOOTHING}, Adam"),
+        "parameters": count_parameters(runs[1]["model"]),
+        "train_images": len(labels),
+        "threads": by_threads,
+        "two_threads_speedup": one / two,
+    }
+
+
 def infer(network: nn.Module, batches: TensorBatches, max_batches: int | None) -> tuple[float, int, int]:
     """Evaluate on the test batches (``evaluate``: eval mode, no gradients); return seconds, images
     seen and correct predictions."""
@@ -205,6 +278,7 @@ def run(args: argparse.Namespace) -> dict[str, Any]:
         "extrapolated": seen < 10000,
         "test_accuracy": inference_runs[0][2] / seen,
     }
+    record["capstone"] = measure_capstone(args, warmup)
     ratio = record["configs"]["in_memory"]["ratio_to_floor"]
     record.update({
         "in_memory_over_floor": ratio,
@@ -235,16 +309,23 @@ def format_table(record: dict[str, Any]) -> str:
     mark = "*" if inference["extrapolated"] else " "
     lines.append(f"{'inference':22s} {inference['seconds_for_test_set']:12.2f}{mark} {'':14s}  "
                  f"{inference['description']} (seconds for 10000 images)")
+    capstone = record["capstone"]
+    for threads, entry in capstone["threads"].items():
+        mark = "*" if entry["extrapolated"] else " "
+        lines.append(f"{'capstone_threads' + threads:22s} {entry['seconds_per_epoch']:12.2f}{mark} {'':14s}  "
+                     f"{capstone['parameters']:,}-parameter CapstoneNet, augmented, {threads} thread(s)")
     settings = record["settings"]
     lines += ["",
               f"in-memory / compute floor: {record['in_memory_over_floor']:.3f} "
               f"(paired per epoch: {record['in_memory_over_floor_paired_median']:.3f}); target "
               f"<= {record['target_ratio']}: {'met' if record['meets_target'] else 'NOT met'}",
               f"per-item (num_workers=0) / in-memory: {record['per_item_over_in_memory']:.2f}x",
+              f"capstone (notebook 12): 2 threads {capstone['two_threads_speedup']:.2f}x as fast as 1",
               f"median of {settings['epochs_timed']} epochs per configuration; torch threads: "
               f"{settings['torch_threads']}; test accuracy after training: "
               f"{inference['test_accuracy']:.4f}"]
-    if any(e["extrapolated"] for e in record["configs"].values()) or inference["extrapolated"]:
+    if (any(e["extrapolated"] for e in record["configs"].values()) or inference["extrapolated"]
+            or any(e["extrapolated"] for e in capstone["threads"].values())):
         lines.append(f"* extrapolated from {settings['max_batches']} batches per epoch (quick mode)")
     return "\n".join(lines)
 

@@ -8,6 +8,17 @@ batches and a validation split), ``network`` (the course's ``Network``), ``metri
 in ``fmnist_helpers.course``.
 """
 
+from .augment import (
+    BACKGROUND,
+    FASHION_MNIST_MEAN,
+    FASHION_MNIST_STD,
+    Augment,
+    evaluate_with_flip,
+    normalize,
+    predict_with_flip,
+    random_crop,
+    random_hflip,
+)
 from .batches import TensorBatches, train_validation_split
 from .checks import ParameterError
 from .data import (
@@ -22,6 +33,7 @@ from .data import (
 from .device import get_device
 from .exercises import check_exercise
 from .metrics import get_all_preds, get_num_correct
+from .models import CAPSTONE_STAGES, CapstoneNet, conv_bn_relu, count_multiply_adds, make_batchnorm_network
 from .network import Network, count_parameters
 from .plotting import plot_confusion_matrix, show_images
 from .progress import tqdm
@@ -32,6 +44,20 @@ from .start import NotebookSetup, start_notebook
 from .train import EpochResult, Evaluation, evaluate, train_one_epoch
 
 __all__ = [
+    "Augment",
+    "BACKGROUND",
+    "CAPSTONE_STAGES",
+    "CapstoneNet",
+    "FASHION_MNIST_MEAN",
+    "FASHION_MNIST_STD",
+    "conv_bn_relu",
+    "count_multiply_adds",
+    "evaluate_with_flip",
+    "make_batchnorm_network",
+    "normalize",
+    "predict_with_flip",
+    "random_crop",
+    "random_hflip",
     "CLASSES",
     "DataCorruptError",
     "DataMissingError",

@@ -78,6 +78,10 @@ RULES: dict[str, Rule] = {
     "num_threads": Limits(minimum=1),
     "num_runs_limit": Limits(minimum=1),
     "validation_size": Limits(minimum=1, maximum=59_999),
+    "rung_epochs": Limits(minimum=1),
+    "crop_padding": Limits(minimum=0, maximum=14),
+    "label_smoothing": Limits(minimum=0.0, maximum=1.0),
+    "train_final_on_all": any_value,
     "lrs": Limits(above=0),
     "batch_sizes": Limits(minimum=1),
     "num_workers_list": Limits(minimum=0),
@@ -91,6 +95,7 @@ NOTEBOOK_RULES: dict[str, dict[str, Rule]] = {
     "09": {"batch_size": Limits(minimum=1, maximum=10_000)},
     "10": {"batch_size": Limits(minimum=1, maximum=10_000)},
     "11": {"batch_size": Limits(minimum=2, maximum=50_000)},  # batch norm needs 2 images or more
+    "12": {"batch_size": Limits(minimum=2, maximum=50_000)},
 }
 """Where one notebook allows less than ``RULES`` (keyed by the notebook's number)."""
 

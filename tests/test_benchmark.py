@@ -1,4 +1,5 @@
-"""benchmarks/epoch_time.py in quick mode: it runs, prints its table and writes complete JSON.
+"""benchmarks/epoch_time.py in quick mode: it runs, prints its table and writes complete JSON,
+notebook 12's CapstoneNet rows (1 and 2 threads) included.
 
 Timings depend on the machine and its load, so nothing here asserts how fast anything is; the
 benchmark's numbers are for people to read (``make bench``).
@@ -7,6 +8,7 @@ benchmark's numbers are for people to read (``make bench``).
 from __future__ import annotations
 
 import json
+import statistics
 import subprocess
 import sys
 from pathlib import Path
@@ -56,9 +58,25 @@ def test_inference_ratios_settings_and_provenance(quick_benchmark):
     assert provenance["torch"] and provenance["parameters"]["max_batches"] == 4
 
 
+def test_capstone_rows_one_and_two_threads(quick_benchmark):
+    _, record = quick_benchmark
+    capstone = record["capstone"]
+    assert capstone["parameters"] == 70_330 and capstone["train_images"] == 60_000
+    assert set(capstone["threads"]) == {"1", "2"}
+    for threads, entry in capstone["threads"].items():
+        assert len(entry["seconds"]) == 2 and all(s > 0 for s in entry["seconds"]), threads
+        assert entry["batches"] == 4 and entry["extrapolated"] is True
+        # 4 batches timed, scaled to the 600 batches of a 60,000-image epoch
+        assert entry["seconds_per_epoch"] == pytest.approx(statistics.median(entry["seconds"]) * 600 / 4)
+    assert capstone["two_threads_speedup"] == pytest.approx(
+        capstone["threads"]["1"]["seconds_per_epoch"] / capstone["threads"]["2"]["seconds_per_epoch"])
+    assert record["settings"]["torch_threads"] == 1  # the other rows' setting, restored afterwards
+
+
 def test_table_is_printed(quick_benchmark):
     stdout, _ = quick_benchmark
-    for name in CONFIGS | {"inference", "in-memory / compute floor", "extrapolated"}:
+    for name in CONFIGS | {"inference", "in-memory / compute floor", "extrapolated", "capstone_threads1",
+                           "capstone_threads2", "2 threads"}:
         assert name in stdout
 
 

@@ -56,6 +56,13 @@ REFUSED_PARAMETERS: list[tuple[str, str, Any, str]] = [
     ("11", "lr_decay", 1.5, "lr_decay must be at most 1, got 1.5"),
     ("11", "validation_size", 0, "validation_size must be at least 1, got 0"),
     ("11", "validation_size", 60_000, "validation_size must be at most 59999, got 60000"),
+    ("12", "rung_epochs", 0, "rung_epochs must be at least 1, got 0"),
+    ("12", "crop_padding", -1, "crop_padding must be at least 0, got -1"),
+    ("12", "crop_padding", 15, "crop_padding must be at most 14, got 15"),
+    ("12", "label_smoothing", 1.5, "label_smoothing must be at most 1.0, got 1.5"),
+    ("12", "batch_size", 1, "batch_size must be at least 2, got 1"),
+    ("12", "train_final_on_all", "no", "train_final_on_all must be True or False, got 'no'"),
+    ("12", "num_threads", 0, "num_threads must be at least 1, got 0"),
 ]
 if NO_GPU:
     REFUSED_PARAMETERS.append(("04", "device", "cuda", "device='cuda' is not available on this machine"))
@@ -151,6 +158,7 @@ def test_a_bad_value_stops_the_notebook_in_its_checking_cell(tmp_path, data_root
                                            "out_dir": str(tmp_path)})
     start_cell = next(i for i, c in enumerate(nbformat.read(path, as_version=4).cells)
                       if "start_notebook(" in c.source)
-    assert result.status == "failed" and result.cell == start_cell
+    # papermill counts its injected-parameters cell, which follows the parameters cell
+    assert result.status == "failed" and result.cell == start_cell + 1
     assert result.error.endswith("ParameterError: epochs must be at least 1, got 0")
     assert not (tmp_path / "metrics.json").exists()

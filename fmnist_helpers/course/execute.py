@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import shutil
+import tempfile
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -15,10 +17,16 @@ from traitlets.config import Config
 from .environment import KERNEL_NAME, apply_environment
 from .headline import key_metrics
 
-# Kernels talk to the runner over Unix sockets (no TCP ports, so kernels started side by side never
-# pick the same port) with CurveZMQ (the kernel spec declares support): no plain-text traffic, and
-# no "running over TCP without encryption" warning per kernel.
-KERNEL_CONFIG = Config({"KernelManager": {"transport_encryption": "auto", "transport": "ipc"}})
+
+
+def kernel_config(socket_folder: Path) -> Config:
+    """Kernel settings: Unix sockets in ``socket_folder`` (no TCP ports to collide on, and no path
+    another kernel started beside this one can pick: jupyter_client's default socket name is
+    ``kernel-ipc-N`` in the kernel's working folder, chosen by a racy "does it exist" test) with
+    CurveZMQ (the kernel spec declares support): no plain-text traffic, and no "running over TCP
+    without encryption" warning per kernel."""
+    return Config({"KernelManager": {"transport_encryption": "auto", "transport": "ipc",
+                                     "ip": str(socket_folder / "kernel")}})
 
 
 @dataclass
@@ -76,13 +84,16 @@ def run_notebook(
     ``metrics`` holds the headline results of ``out_dir/metrics.json``.
     """
     apply_environment()
+    path = Path(path).resolve()  # papermill changes the working folder to start the kernel
     output = output or out_dir / path.name
     result = NotebookResult(path.stem, output=str(output))
     start = time.perf_counter()
+    socket_folder = Path(tempfile.mkdtemp(prefix="fmnist-kernel-"))  # short: socket paths are limited
     try:
         pm.execute_notebook(str(path), str(output), parameters=parameters, kernel_name=KERNEL_NAME,
-                            progress_bar=False, cwd=str(path.parent), config=KERNEL_CONFIG,
-                            allow_errors=allow_errors, **_deadline(timeout))
+                            progress_bar=False, cwd=str(path.parent),
+                            config=kernel_config(socket_folder), allow_errors=allow_errors,
+                            **_deadline(timeout))
         result.status = "ok"
     except KeyboardInterrupt:
         result.status, result.error = "interrupted", "interrupted (Ctrl-C or a stop signal)"
@@ -97,6 +108,8 @@ def run_notebook(
     except Exception as error:  # an unreadable notebook, say: reported like a failing cell
         result.status = "failed"
         result.error, result.cell = describe_failure(error)
+    finally:
+        shutil.rmtree(socket_folder, ignore_errors=True)
     result.seconds = round(time.perf_counter() - start, 1)
     result.metrics = key_metrics(out_dir)
     return result

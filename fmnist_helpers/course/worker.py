@@ -162,8 +162,8 @@ def run_task(task: Mapping[str, Any]) -> dict[str, Any]:
         if "out_dir" in parameters:
             parameters["out_dir"] = str(out_dir)
 
-        # The kernel's connection file (and sockets, with the ipc transport) in this task's own
-        # short-named folder: nothing of it outlives the task, whatever happens to the worker.
+        # The kernel's connection file in this task's own folder: nothing of it outlives the task,
+        # whatever happens to the worker (run_notebook gives the sockets a folder of their own).
         kernel_env = {"JUPYTER_RUNTIME_DIR": str(folder / "runtime")}
         if task.get("threads"):
             kernel_env.update({name: str(task["threads"]) for name in THREAD_VARIABLES})
