@@ -7,14 +7,13 @@ images; every random choice takes a ``torch.Generator``, so an augmented run rep
 
 from __future__ import annotations
 
-import itertools
 from dataclasses import dataclass
 
 import torch
 import torch.nn.functional as F
 from torch import nn
 
-from .train import Batches, Evaluation, _count
+from .train import Batches, Evaluation, evaluate
 
 FASHION_MNIST_MEAN = 0.2860
 """Mean of Fashion-MNIST's 60,000 training images' pixel values in [0, 1] (notebook 11)."""
@@ -102,7 +101,6 @@ def predict_with_flip(model: nn.Module, images: torch.Tensor) -> torch.Tensor:
     return (model(images) + model(images.flip(-1))) / 2
 
 
-@torch.no_grad()
 def evaluate_with_flip(
     model: nn.Module,
     batches: Batches,
@@ -112,18 +110,4 @@ def evaluate_with_flip(
 ) -> Evaluation:
     """``fh.evaluate`` with flip test-time augmentation: each image is classified by the mean of
     the logits for it and for its mirror image (eval mode, the mode restored afterwards)."""
-    if device is None:
-        device = next(model.parameters()).device
-    was_training = model.training
-    model.eval()
-    total_loss, correct, samples = 0.0, 0, 0
-    try:
-        for images, labels in itertools.islice(batches, _count(batches, max_batches)):
-            images, labels = images.to(device), labels.to(device)
-            preds = predict_with_flip(model, images)
-            total_loss += F.cross_entropy(preds, labels, reduction="sum").item()
-            correct += preds.argmax(dim=1).eq(labels).sum().item()
-            samples += len(labels)
-    finally:
-        model.train(was_training)
-    return Evaluation(total_loss / max(samples, 1), correct / max(samples, 1), correct, samples)
+    return evaluate(model, batches, device=device, max_batches=max_batches, predict=predict_with_flip)

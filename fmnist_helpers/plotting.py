@@ -5,6 +5,7 @@ scalars drawn from its event files."""
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
+from typing import TYPE_CHECKING
 
 import matplotlib.pyplot as plt
 import numpy as np
@@ -12,10 +13,12 @@ import pandas as pd
 import torch
 from matplotlib.figure import Figure
 from matplotlib.ticker import MaxNLocator
-from sklearn.metrics import ConfusionMatrixDisplay, confusion_matrix
 from torchvision.utils import make_grid
 
 from .data import CLASSES
+
+if TYPE_CHECKING:
+    from sklearn.metrics import ConfusionMatrixDisplay
 
 
 def show_images(
@@ -69,6 +72,8 @@ def plot_confusion_matrix(
     ``normalize`` is passed to ``confusion_matrix`` (``None``, ``"true"``, ``"pred"``, ``"all"``).
     Returns the matrix and the ``ConfusionMatrixDisplay``.
     """
+    from sklearn.metrics import ConfusionMatrixDisplay, confusion_matrix  # sklearn: 1 s to import
+
     matrix = confusion_matrix(np.asarray(labels), np.asarray(predictions),
                               labels=list(range(len(classes))), normalize=normalize)
     if ax is None:

@@ -118,11 +118,13 @@ def evaluate(
     *,
     device: torch.device | str | None = None,
     max_batches: int | None = None,
+    predict: Callable[[nn.Module, torch.Tensor], torch.Tensor] | None = None,
 ) -> Evaluation:
     """Mean cross-entropy and accuracy of ``model`` over ``batches``, without tracking gradients.
 
     The model is measured in eval mode (batch norm uses its running statistics) and put back in
-    the mode it was in.
+    the mode it was in. ``predict(model, images)`` gives the logits (default: ``model(images)``;
+    flip test-time augmentation passes its own).
 
     >>> evaluate(network, test_batches)  # doctest: +SKIP
     Evaluation(loss=0.3638, accuracy=0.8773, correct=8773, samples=10000)
@@ -135,7 +137,7 @@ def evaluate(
     try:
         for images, labels in itertools.islice(batches, _count(batches, max_batches)):
             images, labels = images.to(device), labels.to(device)
-            preds = model(images)
+            preds = model(images) if predict is None else predict(model, images)
             total_loss += F.cross_entropy(preds, labels, reduction="sum").item()
             correct += get_num_correct(preds, labels)
             samples += len(labels)

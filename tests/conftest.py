@@ -1,17 +1,21 @@
 """Shared fixtures: the real data (never downloaded) and one quick run of each notebook per session.
 
 With ``pytest -n 2`` (``make test``) each test file stays on one worker (``--dist loadfile``), so
-a notebook that several tests check is still executed once.
+a notebook that several tests check is still executed once. The two workers share the machine's
+cores, so each worker and every kernel it starts computes with one torch thread (``OMP_NUM_THREADS``,
+unless already set; notebook 12 sets its own number of threads).
 """
 
 from __future__ import annotations
 
+import os
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
 import nbformat
 import pytest
+import torch
 
 from fmnist_helpers.course.catalog import notebook_parameters, parameters_for, select_notebooks
 from fmnist_helpers.course.environment import apply_environment
@@ -20,6 +24,8 @@ from fmnist_helpers.course.student import student_copy
 from fmnist_helpers.data import DataMissingError, ensure_fashion_mnist
 
 apply_environment()
+os.environ.setdefault("OMP_NUM_THREADS", "1")  # read by the kernels this session starts
+torch.set_num_threads(int(os.environ["OMP_NUM_THREADS"]))  # this process imported torch already
 
 
 @pytest.fixture(scope="session")

@@ -55,6 +55,25 @@ def test_run_writes_every_notebook_and_a_report(course, tmp_path):
     assert second != run_dir and run_dir.is_dir()
 
 
+def test_kernels_started_side_by_side_in_one_folder_never_share_sockets(course, tmp_path):
+    """Four kernels start at once in the same notebooks/ folder (a sweep, the tests' workers): each
+    gets sockets of its own, and none is left behind (jupyter_client's default, kernel-ipc-N in
+    the kernel's folder, was picked twice by kernels started together)."""
+    from concurrent.futures import ProcessPoolExecutor
+
+    from fmnist_helpers.course.execute import run_notebook
+
+    path = course / "01_first.ipynb"
+    outs = [tmp_path / f"out{i}" for i in range(4)]
+    for out in outs:
+        out.mkdir()
+    with ProcessPoolExecutor(4) as pool:
+        results = list(pool.map(run_notebook, [path] * 4, outs,
+                                [{"x": i, "out_dir": str(out)} for i, out in enumerate(outs)]))
+    assert [r.status for r in results] == ["ok"] * 4, [r.error for r in results]
+    assert not [p.name for p in course.iterdir() if p.suffix != ".ipynb"]  # no socket files left
+
+
 def test_parameter_reaches_only_notebooks_that_declare_it(course, tmp_path):
     run_dir, _ = run_course(only="01,02", overrides={"lr": 0.25}, runs_root=tmp_path,
                             notebooks_dir=course)

@@ -18,7 +18,7 @@ from .cluster import DEFAULT_THREADS
 from .environment import apply_environment, install_kernel
 from .execute import NotebookResult
 from .grade import DEFAULT_TIMEOUT_S, grade_submissions
-from .readme import record_quick_report, update_readme
+from .readme import record_quick_report, record_seeds_sweep, update_readme
 from .refresh import refresh_notebooks
 from .report import results_table
 from .run import run_course
@@ -135,6 +135,8 @@ def build_parser() -> argparse.ArgumentParser:
                         help="only say whether the README is up to date (exit 1 if not)")
     readme.add_argument("--quick-report", type=Path, default=None,
                         help="first record the seconds of a --preset quick run from its report.json")
+    readme.add_argument("--seeds-sweep", type=Path, default=None,
+                        help="first record notebook 12's accuracy per seed from a sweep's results.csv")
 
     commands.add_parser("kernel", help="write this environment's python3 kernel spec (make does this)")
     return parser
@@ -228,6 +230,8 @@ def _cmd_refresh(args: argparse.Namespace) -> int:
 def _cmd_readme(args: argparse.Namespace) -> int:
     if args.quick_report is not None:
         record_quick_report(args.quick_report)
+    if args.seeds_sweep is not None:
+        record_seeds_sweep(args.seeds_sweep)
     up_to_date = update_readme(check=args.check)
     print("README.md is up to date" if up_to_date else
           "README.md is out of date: run `fmnist-course readme`" if args.check else

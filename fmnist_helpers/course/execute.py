@@ -18,7 +18,6 @@ from .environment import KERNEL_NAME, apply_environment
 from .headline import key_metrics
 
 
-
 def kernel_config(socket_folder: Path) -> Config:
     """Kernel settings: Unix sockets in ``socket_folder`` (no TCP ports to collide on, and no path
     another kernel started beside this one can pick: jupyter_client's default socket name is

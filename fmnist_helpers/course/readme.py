@@ -8,7 +8,9 @@ Three files in ``results/`` (committed) hold what was measured:
 - ``quick.json``: each notebook's seconds in a ``--preset quick`` run (``fmnist-course readme
   --quick-report runs/<stamp>/report.json`` records it);
 - ``epoch_time.json``: ``make bench``;
-- ``gpu_09_metrics.json``: notebook 09's ``metrics.json`` from a machine with a GPU.
+- ``gpu_09_metrics.json``: notebook 09's ``metrics.json`` from a machine with a GPU;
+- ``capstone_seeds.json``: notebook 12 over several seeds, from a sweep's ``results.csv``
+  (``fmnist-course readme --seeds-sweep runs/sweep-12_accuracy_ladder-<time>/results.csv``).
 
 ``fmnist-course readme`` rewrites the blocks between ``<!-- results:NAME -->`` and
 ``<!-- /results:NAME -->`` in ``README.md``; ``--check`` only says whether they are up to date.
@@ -18,6 +20,7 @@ from __future__ import annotations
 
 import json
 import re
+import statistics
 from collections.abc import Callable, Mapping
 from pathlib import Path
 from typing import Any
@@ -55,6 +58,25 @@ def record_quick_report(report: Path) -> None:
     _write("quick", {"date": record["provenance"]["date"], "seconds": seconds})
 
 
+def record_seeds_sweep(results_csv: Path) -> None:
+    """Store notebook 12's test accuracy per seed from a sweep's ``results.csv`` in
+    ``results/capstone_seeds.json``."""
+    import pandas as pd  # only this command reads a CSV
+
+    results_csv = Path(results_csv)
+    table = pd.read_csv(results_csv)
+    missing = {"status", "seed", "test_accuracy"} - set(table.columns)
+    if missing or not results_csv.parent.name.startswith("sweep-12_accuracy_ladder-"):
+        raise CourseError(f"{results_csv} is not the results.csv of a sweep of notebook 12 over "
+                          f"seeds (`fmnist-course sweep 12 -p seed 0 1 2`)")
+    done = table[table["status"] == "ok"]
+    if len(done) < 2:
+        raise CourseError(f"{results_csv} has {len(done)} finished run(s); the spread needs two or more")
+    columns = [c for c in ("seed", "test_accuracy", "parameter_count", "seconds_per_epoch")
+               if c in done.columns]
+    _write("capstone_seeds", {"source": str(results_csv), "runs": done[columns].to_dict(orient="records")})
+
+
 def _write(name: str, data: Mapping[str, Any]) -> None:
     results_dir().mkdir(exist_ok=True)
     (results_dir() / f"{name}.json").write_text(json.dumps(data, indent=1, default=str) + "\n")
@@ -84,7 +106,8 @@ RESULT_SENTENCES: dict[str, Callable[[Metrics], str]] = {
                     f"{'yes' if all(m['allclose'].values()) else 'NO'}",
     "11": lambda m: f"**batch norm test accuracy {m['bn_test_accuracy']:.4f}**",
     "12": lambda m: f"**test accuracy {m['test_accuracy']:.4f}** with "
-                    f"{m['parameter_count']:,} parameters",
+                    f"{m['parameter_count']:,} parameters, {m['training_minutes']:.1f} minutes of "
+                    f"training ({_mean(m['seconds_per_epoch']):.1f} s per epoch)",
 }
 """The README's one-line result of each notebook, from its metrics."""
 
@@ -135,6 +158,26 @@ def bench_table(bench: Mapping[str, Any]) -> str:
     inference = bench["inference"]
     lines.append(f"| inference on the 10000 test images (batch 1000) | "
                  f"{inference['seconds_for_test_set']:.2f} s | |")
+    capstone = bench["capstone"]
+    for threads, entry in capstone["threads"].items():
+        lines.append(f"| notebook 12's CapstoneNet ({capstone['parameters']:,} parameters), augmented, "
+                     f"in memory, {threads} thread{'s' if threads != '1' else ''} | "
+                     f"{entry['seconds_per_epoch']:.2f} | |")
+    return "\n".join(lines)
+
+
+def seeds_table(seeds: Mapping[str, Any]) -> str:
+    """Notebook 12's test accuracy per seed, with the mean and the spread."""
+    if not seeds:
+        raise CourseError("results/capstone_seeds.json is missing: run `fmnist-course sweep 12 -p seed "
+                          "0 1 2`, then `fmnist-course readme --seeds-sweep <its results.csv>`")
+    runs = sorted(seeds["runs"], key=lambda run: run["seed"])
+    accuracies = [run["test_accuracy"] for run in runs]
+    lines = ["| seed | test accuracy |", "|---:|---:|"]
+    lines += [f"| {run['seed']} | {run['test_accuracy']:.4f} |" for run in runs]
+    lines += ["", f"Mean {statistics.mean(accuracies):.4f}, standard deviation "
+                  f"{statistics.stdev(accuracies):.4f}, from {min(accuracies):.4f} to "
+                  f"{max(accuracies):.4f} over {len(runs)} seeds."]
     return "\n".join(lines)
 
 
@@ -159,7 +202,8 @@ def render_blocks() -> dict[str, str]:
     """Every generated README block, by name."""
     return {"notebooks": notebooks_table(load_results("notebooks"), load_results("quick")),
             "bench": bench_table(load_results("epoch_time")),
-            "gpu": gpu_table(load_results("gpu_09_metrics"))}
+            "gpu": gpu_table(load_results("gpu_09_metrics")),
+            "seeds": seeds_table(load_results("capstone_seeds"))}
 
 
 def update_readme(readme: Path | None = None, check: bool = False) -> bool:

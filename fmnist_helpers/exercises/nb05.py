@@ -13,7 +13,6 @@ from typing import Any
 
 import numpy as np
 import torch
-from sklearn.metrics import precision_score
 
 from .engine import Check, exercise
 
@@ -42,6 +41,8 @@ def _top_confident_mistakes(ns: Mapping[str, Any]) -> set[int]:
 
 
 def _lowest_precision(ns: Mapping[str, Any]) -> str:
+    from sklearn.metrics import precision_score  # imported here: 1 s that other notebooks skip
+
     precision = precision_score(ns["test_labels"], ns["predicted"], average=None,
                                 labels=list(range(len(ns["CLASSES"]))), zero_division=0)
     return ns["CLASSES"][int(np.argmin(precision))]
