@@ -6,6 +6,8 @@ which do not depend on how long a notebook trains, so the copies get papermill's
 in an ``injected-parameters`` cell and keep every committed output. The copies run in parallel
 (``pytest -n 2``), so 05 cannot wait for 04's copy to train: it analyses a ``Network`` saved here
 from the seed alone (none of its checked outputs depends on how well the weights were trained).
+Each copy ends with its last checked cell: what runs after it cannot change a checked output, and
+the quick runs and student copies execute every notebook to its end anyway.
 Usage: ``python tests/nbval_copies.py build/nbval``.
 """
 
@@ -22,6 +24,17 @@ from papermill.parameterize import parameterize_notebook
 
 from fmnist_helpers import Network, set_seed
 from fmnist_helpers.course.catalog import OUTPUT_LINKS, discover_notebooks, notebook_number, parameters_for
+
+
+CHECKED = "nbval-check-output"
+
+
+def last_checked_cell(notebook: nbformat.NotebookNode) -> int:
+    """The index of the last cell whose output nbval compares."""
+    checked = [i for i, cell in enumerate(notebook.cells) if CHECKED in cell.metadata.get("tags", [])]
+    if not checked:
+        raise ValueError("a course notebook without any nbval-check-output cell")
+    return checked[-1]
 
 
 def write_copies(target: Path) -> list[Path]:
@@ -42,6 +55,7 @@ def write_copies(target: Path) -> list[Path]:
         # papermill's own injection, so the copies match what `fmnist-course run` executes
         notebook = parameterize_notebook(notebook, values, report_mode=False)
         notebook.metadata.pop("papermill", None)
+        notebook.cells = notebook.cells[: last_checked_cell(notebook) + 1]
         copy = target / path.name
         nbformat.write(notebook, copy)
         written.append(copy)

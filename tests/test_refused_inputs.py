@@ -94,7 +94,9 @@ def test_runner_refuses_before_running(number, name, value, message, tmp_path, c
     code = main(["run", "--only", number, "-p", name, repr(value) if not isinstance(value, str)
                  else value, "--runs-root", str(tmp_path)])
     assert code == 2
-    assert message in capsys.readouterr().err
+    err = capsys.readouterr().err
+    assert message in err
+    assert "notebooks:" not in err  # no progress bar for a refused request, only its message
     assert not any(tmp_path.iterdir())  # nothing ran, no run folder
 
 

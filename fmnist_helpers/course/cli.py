@@ -148,19 +148,24 @@ def _print_table(results: Sequence[NotebookResult]) -> None:
 
 
 def _cmd_run(args: argparse.Namespace) -> int:
-    bar = tqdm(total=None, desc="notebooks", unit="nb", disable=args.no_progress)
+    bars = []  # the progress bar, once the request passed its checks
+
+    def on_start(count: int) -> None:
+        bars.append(tqdm(total=count, desc="notebooks", unit="nb", disable=args.no_progress))
 
     def on_result(result: NotebookResult) -> None:
-        bar.update(1)
-        bar.set_postfix_str(f"{result.notebook}: {result.status}")
+        bars[0].update(1)
+        bars[0].set_postfix_str(f"{result.notebook}: {result.status}")
 
     try:
         run_dir, results = run_course(only=args.only, preset=args.preset,
                                       overrides=_overrides(args.parameter), data_root=args.data_root,
                                       keep_going=args.keep_going, runs_root=args.runs_root,
-                                      notebooks_dir=args.notebooks_dir, on_result=on_result)
+                                      notebooks_dir=args.notebooks_dir, on_result=on_result,
+                                      on_start=on_start)
     finally:
-        bar.close()
+        for bar in bars:
+            bar.close()
     _print_table(results)
     print(f"\nexecuted notebooks and report: {run_dir}/report.md")
     for r in results:

@@ -82,12 +82,14 @@ def run_course(
     runs_root: Path | None = None,
     notebooks_dir: Path | None = None,
     on_result: Any = None,
+    on_start: Any = None,
 ) -> tuple[Path, list[NotebookResult]]:
     """Execute the selected notebooks in order into a new ``runs/<timestamp>/``; write the report.
 
     Everything is checked first (parameters, data, earlier outputs a notebook needs). Stops at the
     first failure unless ``keep_going``; Ctrl-C, SIGTERM or SIGHUP marks the running notebook as
-    interrupted and still writes the report. ``on_result(result)`` is called after each notebook.
+    interrupted and still writes the report. ``on_start(count)`` is called once everything passed
+the checks, ``on_result(result)`` after each notebook.
     Returns the run folder and one result per notebook.
     """
     check_preset(preset)
@@ -103,6 +105,8 @@ def run_course(
 
     run_dir = new_stamped_dir(runs_root)
     results = [NotebookResult(p.stem) for p in notebooks]
+    if on_start is not None:
+        on_start(len(notebooks))
     settings = {"preset": preset, "on_failure": "keep going" if keep_going else "stop",
                 "course_dir": str(course_dir()), "data_root": data_root,
                 "preset_values": check_preset(preset), "overrides": overrides}
