@@ -25,7 +25,6 @@ from papermill.parameterize import parameterize_notebook
 from fmnist_helpers import Network, set_seed
 from fmnist_helpers.course.catalog import OUTPUT_LINKS, discover_notebooks, notebook_number, parameters_for
 
-
 CHECKED = "nbval-check-output"
 
 

@@ -190,3 +190,23 @@ def test_stop_signals_write_the_report_and_stop_the_kernel(course, tmp_path, sig
     assert statuses == ["interrupted", "not run"]
     psutil.wait_procs(kernels, timeout=10)
     assert not any(k.is_running() and k.status() != psutil.STATUS_ZOMBIE for k in kernels)
+
+
+def test_kernels_never_inherit_dasks_malloc_setting(tmp_path, monkeypatch):
+    """A LocalCluster sets MALLOC_TRIM_THRESHOLD_=65536 in the process that starts it; kernels
+    started afterwards in that process must not inherit it (it halves torch's training speed)."""
+    import nbformat
+
+    from fmnist_helpers.course.execute import run_notebook
+
+    monkeypatch.setenv("MALLOC_TRIM_THRESHOLD_", "65536")
+    notebook = tmp_path / "env.ipynb"
+    nbformat.write(nbformat.v4.new_notebook(cells=[nbformat.v4.new_code_cell(
+        "import os\nprint(os.environ.get('MALLOC_TRIM_THRESHOLD_'))")],
+        metadata={"kernelspec": {"name": "python3", "display_name": "Python 3 (ipykernel)",
+                                 "language": "python"}}), notebook)
+    result = run_notebook(notebook, tmp_path, {}, tmp_path / "executed.ipynb")
+    assert result.status == "ok", result.error
+    executed = nbformat.read(tmp_path / "executed.ipynb", as_version=4)
+    assert executed.cells[-1].outputs[0]["text"] == "None\n"
+    assert os.environ["MALLOC_TRIM_THRESHOLD_"] == "65536"  # this process's setting is left alone

@@ -49,7 +49,7 @@ def test_12_quick_run_final_model_and_timings(quick_run):
     assert (metrics["epochs"], metrics["rung_epochs"]) == (1, 1)  # the quick preset
     assert len(metrics["seconds_per_epoch"]) == 1 and metrics["seconds_per_epoch"][0] > 0
     assert metrics["training_minutes"] == pytest.approx(sum(metrics["seconds_per_epoch"]) / 60)
-    assert metrics["torch_threads"] == 2  # num_threads' default
+    assert metrics["torch_threads"] == 1  # the quick preset's num_threads
     assert set(metrics["thread_seconds_per_epoch"]) == {"1", "2"}
     assert all(s > 0 for s in metrics["thread_seconds_per_epoch"].values())
     # the final model trains on all 60,000 training images after the choices on 50,000 / 10,000

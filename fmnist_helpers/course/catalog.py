@@ -24,6 +24,7 @@ PRESETS: dict[str, dict[str, Any]] = {
         "max_batches": 50,
         "num_runs_limit": 2,
         "timing_batches": 20,
+        "num_threads": 1,  # 12 trains with 2 by default; a smoke test may share the cores
     },
 }
 """Parameter values each preset passes to every notebook that declares the parameter."""

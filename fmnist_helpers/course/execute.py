@@ -14,7 +14,7 @@ from nbclient.exceptions import CellTimeoutError, DeadKernelError
 from papermill.exceptions import PapermillExecutionError
 from traitlets.config import Config
 
-from .environment import KERNEL_NAME, apply_environment
+from .environment import KERNEL_NAME, apply_environment, kernel_environment
 from .headline import key_metrics
 
 
@@ -89,10 +89,11 @@ def run_notebook(
     start = time.perf_counter()
     socket_folder = Path(tempfile.mkdtemp(prefix="fmnist-kernel-"))  # short: socket paths are limited
     try:
-        pm.execute_notebook(str(path), str(output), parameters=parameters, kernel_name=KERNEL_NAME,
-                            progress_bar=False, cwd=str(path.parent),
-                            config=kernel_config(socket_folder), allow_errors=allow_errors,
-                            **_deadline(timeout))
+        with kernel_environment():
+            pm.execute_notebook(str(path), str(output), parameters=parameters,
+                                kernel_name=KERNEL_NAME, progress_bar=False, cwd=str(path.parent),
+                                config=kernel_config(socket_folder), allow_errors=allow_errors,
+                                **_deadline(timeout))
         result.status = "ok"
     except KeyboardInterrupt:
         result.status, result.error = "interrupted", "interrupted (Ctrl-C or a stop signal)"

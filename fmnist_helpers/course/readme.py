@@ -214,11 +214,11 @@ def update_readme(readme: Path | None = None, check: bool = False) -> bool:
     readme = readme or course_dir() / "README.md"
     text = original = readme.read_text()
     for name, block in render_blocks().items():
-        pattern = re.compile(rf"(<!-- results:{name} -->\n).*?(\n<!-- /results:{name} -->)", re.S)
+        pattern = re.compile(rf"(<!-- results:{name} -->\n)(?:.*?\n)?(<!-- /results:{name} -->)", re.S)
         if not pattern.search(text):
             raise CourseError(f"{readme} has no block <!-- results:{name} --> ... "
                               f"<!-- /results:{name} -->")
-        text = pattern.sub(lambda m, b=block: m.group(1) + b + m.group(2), text)
+        text = pattern.sub(lambda m, b=block: m.group(1) + b + "\n" + m.group(2), text)
     if not check and text != original:
         readme.write_text(text)
     return text == original

@@ -28,10 +28,6 @@ COMPARED_PACKAGES = ("torch", "torchvision")
 THREAD_VARIABLES = ("OMP_NUM_THREADS", "MKL_NUM_THREADS")
 """Environment variables that set a kernel's torch threads when it starts."""
 
-DROPPED_FOR_KERNELS: dict[str, None] = {"MALLOC_TRIM_THRESHOLD_": None}
-"""Variables a Dask nanny gives its worker that the kernels must not inherit: glibc returning every
-freed block above 64 KiB to the system made notebook 12's training 2x slower (measured)."""
-
 MAX_FILE_BYTES = 64 * 2**20
 """Output files larger than this stay behind (listed in ``left_out``) instead of being sent back."""
 
@@ -173,8 +169,7 @@ def run_task(task: Mapping[str, Any]) -> dict[str, Any]:
 
         # The kernel's connection file in this task's own folder: nothing of it outlives the task,
         # whatever happens to the worker (run_notebook gives the sockets a folder of their own).
-        kernel_env: dict[str, str | None] = {"JUPYTER_RUNTIME_DIR": str(folder / "runtime"),
-                                             **DROPPED_FOR_KERNELS}
+        kernel_env: dict[str, str | None] = {"JUPYTER_RUNTIME_DIR": str(folder / "runtime")}
         if task.get("threads"):
             kernel_env.update({name: str(task["threads"]) for name in THREAD_VARIABLES})
         with _environment(kernel_env):
