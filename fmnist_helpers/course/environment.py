@@ -7,10 +7,11 @@ run by plain ``papermill`` or opened in JupyterLab.
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 import sys
-from collections.abc import Iterator
+from collections.abc import Iterator, Mapping
 from contextlib import contextmanager
 from pathlib import Path
 
@@ -44,14 +45,28 @@ def apply_environment() -> None:
 
 
 @contextmanager
-def kernel_environment() -> Iterator[None]:
-    """While kernels start: ``NOT_FOR_KERNELS`` removed from this process's environment (restored
-    afterwards)."""
-    saved = {name: os.environ.pop(name) for name in NOT_FOR_KERNELS if name in os.environ}
+def temporary_environment(values: Mapping[str, str | None]) -> Iterator[None]:
+    """Set ``values`` in this process's environment (the kernels it starts inherit them; ``None``
+    removes a variable), then restore what was there."""
+    saved = {name: os.environ.get(name) for name in values}
+
+    def put(settings: Mapping[str, str | None]) -> None:
+        for name, value in settings.items():
+            if value is None:
+                os.environ.pop(name, None)
+            else:
+                os.environ[name] = value
+
+    put(values)
     try:
         yield
     finally:
-        os.environ.update(saved)
+        put(saved)
+
+
+def kernel_environment() -> contextlib.AbstractContextManager[None]:
+    """While kernels start: ``NOT_FOR_KERNELS`` removed from this process's environment."""
+    return temporary_environment(dict.fromkeys(NOT_FOR_KERNELS))
 
 
 def kernel_spec_dir(prefix: str | os.PathLike[str] = sys.prefix) -> Path:

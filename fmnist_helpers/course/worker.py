@@ -12,13 +12,11 @@ return as bytes, and the client writes them under its own run folder.
 
 from __future__ import annotations
 
-import contextlib
 import importlib.metadata
-import os
 import platform
 import socket
 import tempfile
-from collections.abc import Iterator, Mapping
+from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
@@ -91,27 +89,6 @@ def _read_tree(folder: Path) -> tuple[dict[str, bytes], list[str]]:
     return files, left_out
 
 
-@contextlib.contextmanager
-def _environment(values: Mapping[str, str | None]) -> Iterator[None]:
-    """Set ``values`` in this process's environment (the kernels it starts inherit them; ``None``
-    removes a variable), then restore what was there. A worker runs one task at a time
-    (``--nthreads 1``)."""
-    saved = {name: os.environ.get(name) for name in values}
-    for name, value in values.items():
-        if value is None:
-            os.environ.pop(name, None)
-        else:
-            os.environ[name] = value
-    try:
-        yield
-    finally:
-        for name, value in saved.items():
-            if value is None:
-                os.environ.pop(name, None)
-            else:
-                os.environ[name] = value
-
-
 def _data_root(requested: str | None) -> tuple[str | None, str]:
     """The worker's data root: the client's folder if it exists here, else the worker's own
     ``$FMNIST_DATA`` (or ``data/``); ``(root, "")`` or ``(None, what is wrong)``. Never downloads."""
@@ -137,6 +114,7 @@ def run_task(task: Mapping[str, Any]) -> dict[str, Any]:
     """
     address, host = _worker_name()
     try:
+        from fmnist_helpers.course.environment import temporary_environment
         from fmnist_helpers.course.execute import run_notebook
     except ImportError as error:
         return _failure(address, host, f"the course is not installed ({error}); install it there "
@@ -169,10 +147,10 @@ def run_task(task: Mapping[str, Any]) -> dict[str, Any]:
 
         # The kernel's connection file in this task's own folder: nothing of it outlives the task,
         # whatever happens to the worker (run_notebook gives the sockets a folder of their own).
-        kernel_env: dict[str, str | None] = {"JUPYTER_RUNTIME_DIR": str(folder / "runtime")}
+        kernel_env = {"JUPYTER_RUNTIME_DIR": str(folder / "runtime")}
         if task.get("threads"):
             kernel_env.update({name: str(task["threads"]) for name in THREAD_VARIABLES})
-        with _environment(kernel_env):
+        with temporary_environment(kernel_env):  # a worker runs one task at a time
             result = run_notebook(notebook, out_dir, parameters, timeout=task.get("timeout"),
                                   allow_errors=bool(task.get("allow_errors")))
         files, left_out = _read_tree(out_dir)
