@@ -162,6 +162,18 @@ def test_unusable_runs_root_is_one_clear_line(course, tmp_path, capsys, make_bad
     assert "--runs-root" in err and "Traceback" not in err
 
 
+def _kernels_under(pid: int) -> list[psutil.Process]:
+    """The ipykernel processes below `pid`; children that exit while we look are skipped."""
+    kernels = []
+    for child in psutil.Process(pid).children(recursive=True):
+        try:
+            if "ipykernel" in " ".join(child.cmdline()):
+                kernels.append(child)
+        except psutil.Error:  # gone, or a zombie not yet reaped
+            continue
+    return kernels
+
+
 def _start_run(course: Path, runs: Path) -> subprocess.Popen:
     command = [sys.executable, "-m", "fmnist_helpers.course", "run", "--only", "01,02", "-p",
                "sleep", "60", "--notebooks-dir", str(course), "--runs-root", str(runs),
@@ -177,8 +189,7 @@ def test_stop_signals_write_the_report_and_stop_the_kernel(course, tmp_path, sig
     deadline = time.monotonic() + 60
     kernels: list[psutil.Process] = []
     while time.monotonic() < deadline and not kernels:
-        kernels = [p for p in psutil.Process(process.pid).children(recursive=True)
-                   if "ipykernel" in " ".join(p.cmdline())]
+        kernels = _kernels_under(process.pid)
         time.sleep(0.3)
     assert kernels, "no kernel started"
     time.sleep(2)  # the kernel is busy in time.sleep(60)
@@ -189,7 +200,15 @@ def test_stop_signals_write_the_report_and_stop_the_kernel(course, tmp_path, sig
     statuses = [n["status"] for n in json.loads(report.read_text())["notebooks"]]
     assert statuses == ["interrupted", "not run"]
     psutil.wait_procs(kernels, timeout=10)
-    assert not any(k.is_running() and k.status() != psutil.STATUS_ZOMBIE for k in kernels)
+    assert not [k for k in kernels if _still_running(k)]
+
+
+def _still_running(process: psutil.Process) -> bool:
+    """True while `process` runs; a zombie (exited, waiting for its parent) counts as stopped."""
+    try:
+        return process.is_running() and process.status() != psutil.STATUS_ZOMBIE
+    except psutil.NoSuchProcess:
+        return False
 
 
 def test_kernels_never_inherit_dasks_malloc_setting(tmp_path, monkeypatch):
