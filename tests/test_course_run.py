@@ -229,3 +229,27 @@ def test_kernels_never_inherit_dasks_malloc_setting(tmp_path, monkeypatch):
     executed = nbformat.read(tmp_path / "executed.ipynb", as_version=4)
     assert executed.cells[-1].outputs[0]["text"] == "None\n"
     assert os.environ["MALLOC_TRIM_THRESHOLD_"] == "65536"  # this process's setting is left alone
+
+
+def test_a_finished_notebook_leaves_no_kernel_or_child_process(tmp_path):
+    """Once the last cell ran the kernel is killed (immediate shutdown), and a process it started
+    (a DataLoader worker, say) goes with it; the files its cells wrote stay."""
+    import nbformat
+
+    from fmnist_helpers.course.execute import run_notebook
+
+    notebook = tmp_path / "child.ipynb"
+    nbformat.write(nbformat.v4.new_notebook(cells=[nbformat.v4.new_code_cell(
+        "import pathlib, subprocess, sys\n"
+        "child = subprocess.Popen([sys.executable, '-c', 'import time; time.sleep(120)'])\n"
+        "pathlib.Path('child.pid').write_text(str(child.pid))\n"
+        "with open('written.txt', 'w') as f:\n"
+        "    f.write('kept')")],
+        metadata={"kernelspec": {"name": "python3", "display_name": "Python 3 (ipykernel)",
+                                 "language": "python"}}), notebook)
+    result = run_notebook(notebook, tmp_path, {}, tmp_path / "executed.ipynb")
+    assert result.status == "ok", result.error
+    assert (tmp_path / "written.txt").read_text() == "kept"
+    child = int((tmp_path / "child.pid").read_text())
+    assert not _kernels_under(os.getpid())
+    assert not psutil.pid_exists(child) or not _still_running(psutil.Process(child))
