@@ -69,10 +69,16 @@ def quick_run(tmp_path_factory, run_quick) -> Callable[[str], Path]:
     return run
 
 
+STUDENT_RUN_BATCHES = {"max_batches": 5, "timing_batches": 5}
+"""Fewer batches than the quick preset for student copies: their tests check which cells raise and
+what the checks say, which no amount of training changes."""
+
+
 @pytest.fixture(scope="session")
 def student_run(tmp_path_factory, data_root, quick_run) -> Callable[[str], nbformat.NotebookNode]:
     """``student_run("04")``: the student copy of notebook 04 (``fmnist-course student``) executed
-    with the quick preset, every cell run even after a stub raised; returns the executed notebook."""
+    with the quick preset and ``STUDENT_RUN_BATCHES``, every cell run even after a stub raised;
+    returns the executed notebook."""
     cache: dict[str, nbformat.NotebookNode] = {}
 
     def run(number: str) -> nbformat.NotebookNode:
@@ -81,7 +87,10 @@ def student_run(tmp_path_factory, data_root, quick_run) -> Callable[[str], nbfor
             folder = tmp_path_factory.mktemp(f"student{number}")
             copy = folder / path.name
             nbformat.write(student_copy(nbformat.read(path, as_version=4)), copy)
-            extra = {"train_dir": str(quick_run("04"))} if "train_dir" in notebook_parameters(path) else {}
+            declared = notebook_parameters(path)
+            extra = {name: value for name, value in STUDENT_RUN_BATCHES.items() if name in declared}
+            if "train_dir" in declared:
+                extra["train_dir"] = str(quick_run("04"))
             params = parameters_for(path, "quick", extra, folder / "out", str(data_root), {})
             run_notebook(copy, folder / "out", params, folder / "executed.ipynb", allow_errors=True)
             cache[number] = nbformat.read(folder / "executed.ipynb", as_version=4)
