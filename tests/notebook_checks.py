@@ -9,6 +9,7 @@ import nbformat
 
 from fmnist_helpers.course.grade import read_check_results
 from fmnist_helpers.course.student import STUB
+from fmnist_helpers.exercises import EXERCISES
 
 
 def executed(path: Path) -> nbformat.NotebookNode:
@@ -32,6 +33,21 @@ def only_stubs_raised(notebook: nbformat.NotebookNode) -> bool:
 def check_results(notebook: nbformat.NotebookNode) -> list[dict[str, Any]]:
     """Every exercise check the notebook's check cells displayed."""
     return read_check_results(notebook)
+
+
+def assert_student_copy_fails_with_hints(notebook: nbformat.NotebookNode,
+                                         exercise_keys: set[str]) -> None:
+    """A student copy ran with only its stubs raising, and every check of ``exercise_keys`` failed
+    with its own hint or asked for its exercise first."""
+    assert only_stubs_raised(notebook)
+    results = check_results(notebook)
+    assert {r["exercise"] for r in results} == exercise_keys
+    for result in results:
+        assert not result["passed"], result
+        exercise = EXERCISES[result["exercise"]]
+        (check,) = [c for c in exercise.checks if c.description == result["check"]]
+        assert (result["message"].startswith(check.hint)
+                or result["message"].startswith(f"finish exercise {exercise.number} first")), result
 
 
 def cell_outputs_text(notebook: nbformat.NotebookNode, first_line: str) -> str:
