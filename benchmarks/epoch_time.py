@@ -42,7 +42,7 @@ import json
 import statistics
 import sys
 import time
-from collections.abc import Iterable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -71,6 +71,7 @@ from fmnist_helpers.results import provenance
 BATCH_SIZE = 100
 LR = 0.01
 TEST_BATCH_SIZE = 1000
+FULL_BATCHES = -(-60000 // BATCH_SIZE)  # batches in one epoch of the whole training set
 TARGET_RATIO = 1.15  # in-memory path / compute floor
 DEFAULT_JSON = Path(__file__).resolve().parent.parent / "results" / "epoch_time.json"  # the README's
 
@@ -111,6 +112,9 @@ class Config:
     batches: Iterable[tuple[torch.Tensor, torch.Tensor]]  # iterated once per epoch
     network: nn.Module
     optimizer: torch.optim.Optimizer
+    threads: int | None = None  # torch threads for this configuration (None: leave the setting)
+    augment: Callable[[torch.Tensor], torch.Tensor] | None = None
+    loss_fn: Callable[[torch.Tensor, torch.Tensor], torch.Tensor] = F.cross_entropy
     seconds: list[float] = field(default_factory=list)
     batch_counts: list[int] = field(default_factory=list)
 
@@ -118,9 +122,33 @@ class Config:
 def train(config: Config, max_batches: int | None) -> tuple[float, int]:
     """Train ``config`` for one epoch (or ``max_batches``) with the course's ``train_one_epoch``;
     return seconds (starting a loader's workers included) and batches."""
+    if config.threads is not None:
+        torch.set_num_threads(config.threads)
     result = train_one_epoch(config.network, config.batches, config.optimizer,
-                             max_batches=max_batches)
+                             augment=config.augment, loss_fn=config.loss_fn, max_batches=max_batches)
     return result.seconds, -(-result.samples // BATCH_SIZE)
+
+
+def take_turns(configs: Sequence[Config], epochs: int, warmup: int, max_batches: int | None) -> None:
+    """Train every configuration ``warmup`` untimed batches, then ``epochs`` timed epochs each, taking
+    turns epoch by epoch (a different one goes first each round); times go to each ``Config``."""
+    if warmup:
+        for config in configs:
+            train(config, warmup)
+    for round_index in range(epochs):
+        shift = round_index % len(configs)
+        for config in [*configs[shift:], *configs[:shift]]:
+            seconds, count = train(config, max_batches)
+            config.seconds.append(seconds)
+            config.batch_counts.append(count)
+
+
+def epoch_summary(config: Config) -> dict[str, Any]:
+    """``config``'s timed epochs, and their median scaled to a full epoch of 60000 images."""
+    count = config.batch_counts[0]
+    return {"seconds": config.seconds, "batches": count,
+            "seconds_per_epoch": statistics.median(config.seconds) * FULL_BATCHES / count,
+            "extrapolated": count < FULL_BATCHES}
 
 
 def make_configs(args: argparse.Namespace) -> tuple[list[Config], TensorBatches]:
@@ -164,55 +192,33 @@ CAPSTONE_LABEL_SMOOTHING = 0.1
 
 def measure_capstone(args: argparse.Namespace, warmup: int) -> dict[str, Any]:
     """Seconds per epoch of notebook 12's recipe with 1 and 2 torch threads, taking turns epoch by
-    epoch (the order alternates); the median of ``args.epochs`` epochs counts for each."""
+    epoch; the median of ``args.epochs`` epochs counts for each. The thread setting is restored."""
     images, labels = load_tensors(train=True, root=args.data_root)
     images = normalize(images)
     smoothed_loss = functools.partial(F.cross_entropy, label_smoothing=CAPSTONE_LABEL_SMOOTHING)
-    runs = {}
+    configs = []
     for threads in CAPSTONE_THREADS:
         generator = set_seed(args.seed)
         model = CapstoneNet().to(memory_format=torch.channels_last)
-        runs[threads] = {"model": model, "optimizer": torch.optim.Adam(model.parameters(), lr=LR),
-                         "batches": TensorBatches(images, labels, BATCH_SIZE, shuffle=True,
-                                                  generator=generator),
-                         "augment": Augment(CAPSTONE_PADDING, generator=torch.Generator().manual_seed(
-                             args.seed + 1)),
-                         "seconds": [], "batch_counts": []}
-
-    def epoch(threads: int, max_batches: int | None) -> tuple[float, int]:
-        run = runs[threads]
-        torch.set_num_threads(threads)
-        result = train_one_epoch(run["model"], run["batches"], run["optimizer"], augment=run["augment"],
-                                 loss_fn=smoothed_loss, max_batches=max_batches)
-        return result.seconds, -(-result.samples // BATCH_SIZE)
-
+        configs.append(Config(
+            f"capstone_threads{threads}", f"CapstoneNet, {threads} thread(s)",
+            TensorBatches(images, labels, BATCH_SIZE, shuffle=True, generator=generator), model,
+            torch.optim.Adam(model.parameters(), lr=LR), threads=threads,
+            augment=Augment(CAPSTONE_PADDING, generator=torch.Generator().manual_seed(args.seed + 1)),
+            loss_fn=smoothed_loss))
     setting = torch.get_num_threads()
     try:
-        for threads in CAPSTONE_THREADS:
-            if warmup:
-                epoch(threads, warmup)
-        for round_index in range(args.epochs):
-            order = CAPSTONE_THREADS if round_index % 2 == 0 else CAPSTONE_THREADS[::-1]
-            for threads in order:
-                seconds, count = epoch(threads, args.max_batches)
-                runs[threads]["seconds"].append(seconds)
-                runs[threads]["batch_counts"].append(count)
+        take_turns(configs, args.epochs, warmup, args.max_batches)
     finally:
         torch.set_num_threads(setting)
-    full_batches = -(-len(labels) // BATCH_SIZE)
-    by_threads = {}
-    for threads, run in runs.items():
-        count = run["batch_counts"][0]
-        by_threads[str(threads)] = {
-            "seconds": run["seconds"], "batches": count,
-            "seconds_per_epoch": statistics.median(run["seconds"]) * full_batches / count,
-            "extrapolated": count < full_batches}
+    by_threads = {str(threads): epoch_summary(config)
+                  for threads, config in zip(CAPSTONE_THREADS, configs, strict=True)}
     one, two = (by_threads[str(t)]["seconds_per_epoch"] for t in CAPSTONE_THREADS)
     return {
         "description": (f"CapstoneNet (notebook 12), channels_last, normalized in-memory batches of "
                         f"{BATCH_SIZE}, random crop (padding {CAPSTONE_PADDING}) and flip, label "
                         f"smoothing {CAPSTONE_LABEL_SMOOTHING}, Adam"),
-        "parameters": count_parameters(runs[1]["model"]),
+        "parameters": count_parameters(configs[0].network),
         "train_images": len(labels),
         "threads": by_threads,
         "two_threads_speedup": one / two,
@@ -232,19 +238,9 @@ def run(args: argparse.Namespace) -> dict[str, Any]:
     if args.threads:
         torch.set_num_threads(args.threads)
     configs, test_batches = make_configs(args)
-    full_batches = -(-60000 // BATCH_SIZE)
-
     warmup = args.warmup_batches if args.max_batches is None else min(args.warmup_batches,
                                                                        args.max_batches)
-    if warmup:
-        for config in configs:
-            train(config, warmup)
-    for round_index in range(args.epochs):
-        shift = round_index % len(configs)
-        for config in configs[shift:] + configs[:shift]:  # a different one goes first each round
-            seconds, count = train(config, args.max_batches)
-            config.seconds.append(seconds)
-            config.batch_counts.append(count)
+    take_turns(configs, args.epochs, warmup, args.max_batches)
 
     inference_network = next(c for c in configs if c.name == "in_memory").network
     infer(inference_network, test_batches, 1)  # warm-up
@@ -253,15 +249,7 @@ def run(args: argparse.Namespace) -> dict[str, Any]:
 
     record: dict[str, Any] = {"configs": {}}
     for config in configs:
-        count = config.batch_counts[0]
-        median = statistics.median(config.seconds)
-        record["configs"][config.name] = {
-            "description": config.description,
-            "seconds": config.seconds,
-            "batches": count,
-            "seconds_per_epoch": median * full_batches / count,
-            "extrapolated": count < full_batches,
-        }
+        record["configs"][config.name] = {"description": config.description, **epoch_summary(config)}
     floor = record["configs"]["compute_floor"]["seconds_per_epoch"]
     for entry in record["configs"].values():
         entry["ratio_to_floor"] = entry["seconds_per_epoch"] / floor
