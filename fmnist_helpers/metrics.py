@@ -2,10 +2,23 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Iterable, Iterator
+from contextlib import contextmanager
 
 import torch
 from torch import nn
+
+
+@contextmanager
+def eval_mode(model: nn.Module) -> Iterator[nn.Module]:
+    """``model`` in eval mode for the ``with`` block (batch norm uses its running statistics,
+    dropout is off), then back in the mode it was in, whatever happens inside."""
+    was_training = model.training
+    model.eval()
+    try:
+        yield model
+    finally:
+        model.train(was_training)
 
 
 def get_num_correct(preds: torch.Tensor, labels: torch.Tensor) -> int:
@@ -31,10 +44,6 @@ def get_all_preds(
     """
     if device is None:
         device = next(model.parameters()).device
-    was_training = model.training
-    model.eval()
-    try:
+    with eval_mode(model):
         outputs = [model(images.to(device)).cpu() for images, _ in loader]
-    finally:
-        model.train(was_training)
     return torch.cat(outputs, dim=0)

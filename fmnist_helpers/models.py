@@ -13,6 +13,8 @@ from collections.abc import Sequence
 import torch
 from torch import nn
 
+from .metrics import eval_mode
+
 CAPSTONE_STAGES: tuple[tuple[int, ...], ...] = ((16,), (32, 32), (64, 64))
 """``CapstoneNet``'s conv widths: one stage per resolution (28x28, 14x14, 7x7)."""
 
@@ -99,14 +101,11 @@ def count_multiply_adds(model: nn.Module, image_size: int = 28) -> int:
 
     handles = [m.register_forward_hook(count) for m in model.modules()
                if isinstance(m, (nn.Conv2d, nn.Linear))]
-    was_training = model.training
-    model.eval()
     try:
-        with torch.no_grad():
+        with eval_mode(model), torch.no_grad():
             device = next(model.parameters()).device
             model(torch.zeros(1, 1, image_size, image_size, device=device))
     finally:
-        model.train(was_training)
         for handle in handles:
             handle.remove()
     return total

@@ -16,7 +16,7 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
-from .metrics import get_num_correct
+from .metrics import eval_mode, get_num_correct
 from .progress import tqdm
 
 Batches = Iterable[tuple[torch.Tensor, torch.Tensor]]
@@ -131,16 +131,12 @@ def evaluate(
     """
     if device is None:
         device = next(model.parameters()).device
-    was_training = model.training
-    model.eval()
     total_loss, correct, samples = 0.0, 0, 0
-    try:
+    with eval_mode(model):
         for images, labels in itertools.islice(batches, _count(batches, max_batches)):
             images, labels = images.to(device), labels.to(device)
             preds = model(images) if predict is None else predict(model, images)
             total_loss += F.cross_entropy(preds, labels, reduction="sum").item()
             correct += get_num_correct(preds, labels)
             samples += len(labels)
-    finally:
-        model.train(was_training)
     return Evaluation(total_loss / max(samples, 1), correct / max(samples, 1), correct, samples)
