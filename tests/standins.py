@@ -52,6 +52,17 @@ pathlib.Path(out_dir, "metrics.json").write_text(json.dumps({"trained_weights": 
 '''
 
 
+KERNELSPEC = {"name": "python3", "display_name": "Python 3 (ipykernel)", "language": "python"}
+"""The kernel spec JupyterLab writes into a new notebook."""
+
+
+def write_one_cell_notebook(path: Path, source: str) -> Path:
+    """Write a notebook of one code cell, ``source``, to ``path``; return ``path``."""
+    nbformat.write(new_notebook(cells=[new_code_cell(source)], metadata={"kernelspec": KERNELSPEC}),
+                   path)
+    return path
+
+
 def notebook(parameters: str, body: str) -> nbformat.NotebookNode:
     """A stand-in: title, parameters cell, body, and an exercise with a solution cell."""
     nb = new_notebook(cells=[
@@ -61,8 +72,7 @@ def notebook(parameters: str, body: str) -> nbformat.NotebookNode:
         new_markdown_cell("## Exercises\n1. Print the answer."),
         new_code_cell("answer = 6 * 7\nprint(answer)", metadata={"tags": ["solution"]}),
     ])
-    nb.metadata = {"kernelspec": {"name": "python3", "display_name": "Python 3 (ipykernel)",
-                                  "language": "python"}}
+    nb.metadata = {"kernelspec": dict(KERNELSPEC)}
     return nb
 
 

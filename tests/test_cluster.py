@@ -24,7 +24,7 @@ import pandas as pd
 import pytest
 from distributed import Client
 from distributed.scheduler import KilledWorker
-from standins import make_course
+from standins import make_course, write_one_cell_notebook
 
 from fmnist_helpers.course import cluster as cluster_module
 from fmnist_helpers.course import worker
@@ -251,12 +251,9 @@ def test_the_kernel_gets_the_torch_threads_asked_for(tmp_path, monkeypatch):
     """... and not the nanny's MALLOC_TRIM_THRESHOLD_, which halves torch's training speed."""
     monkeypatch.delenv("OMP_NUM_THREADS", raising=False)
     monkeypatch.setenv("MALLOC_TRIM_THRESHOLD_", "65536")  # what a Dask nanny gives its worker
-    notebook = tmp_path / "threads.ipynb"
-    nbformat.write(nbformat.v4.new_notebook(cells=[nbformat.v4.new_code_cell(
+    notebook = write_one_cell_notebook(tmp_path / "threads.ipynb", (
         "import os\nprint(os.environ.get('OMP_NUM_THREADS'), os.environ.get('MKL_NUM_THREADS'), "
-        "os.environ.get('MALLOC_TRIM_THRESHOLD_'))")],
-        metadata={"kernelspec": {"name": "python3", "display_name": "Python 3 (ipykernel)",
-                                 "language": "python"}}), notebook)
+        "os.environ.get('MALLOC_TRIM_THRESHOLD_'))"))
     answer = worker.run_task(task_spec(NotebookTask("t", notebook, {}), 3, worker.environment_versions()))
     executed = nbformat.reads(answer["files"]["threads.ipynb"].decode(), as_version=4)
     assert executed.cells[0].outputs[0]["text"] == "3 3 None\n"

@@ -18,7 +18,7 @@ from pathlib import Path
 
 import psutil
 import pytest
-from standins import make_course, set_default
+from standins import make_course, set_default, write_one_cell_notebook
 
 from fmnist_helpers.course.catalog import CourseError
 from fmnist_helpers.course.cli import main, parse_value
@@ -219,11 +219,8 @@ def test_kernels_never_inherit_dasks_malloc_setting(tmp_path, monkeypatch):
     from fmnist_helpers.course.execute import run_notebook
 
     monkeypatch.setenv("MALLOC_TRIM_THRESHOLD_", "65536")
-    notebook = tmp_path / "env.ipynb"
-    nbformat.write(nbformat.v4.new_notebook(cells=[nbformat.v4.new_code_cell(
-        "import os\nprint(os.environ.get('MALLOC_TRIM_THRESHOLD_'))")],
-        metadata={"kernelspec": {"name": "python3", "display_name": "Python 3 (ipykernel)",
-                                 "language": "python"}}), notebook)
+    notebook = write_one_cell_notebook(tmp_path / "env.ipynb",
+                                       "import os\nprint(os.environ.get('MALLOC_TRIM_THRESHOLD_'))")
     result = run_notebook(notebook, tmp_path, {}, tmp_path / "executed.ipynb")
     assert result.status == "ok", result.error
     executed = nbformat.read(tmp_path / "executed.ipynb", as_version=4)
@@ -234,19 +231,14 @@ def test_kernels_never_inherit_dasks_malloc_setting(tmp_path, monkeypatch):
 def test_a_finished_notebook_leaves_no_kernel_or_child_process(tmp_path):
     """Once the last cell ran the kernel is killed (immediate shutdown), and a process it started
     (a DataLoader worker, say) goes with it; the files its cells wrote stay."""
-    import nbformat
-
     from fmnist_helpers.course.execute import run_notebook
 
-    notebook = tmp_path / "child.ipynb"
-    nbformat.write(nbformat.v4.new_notebook(cells=[nbformat.v4.new_code_cell(
+    notebook = write_one_cell_notebook(tmp_path / "child.ipynb", (
         "import pathlib, subprocess, sys\n"
         "child = subprocess.Popen([sys.executable, '-c', 'import time; time.sleep(120)'])\n"
         "pathlib.Path('child.pid').write_text(str(child.pid))\n"
         "with open('written.txt', 'w') as f:\n"
-        "    f.write('kept')")],
-        metadata={"kernelspec": {"name": "python3", "display_name": "Python 3 (ipykernel)",
-                                 "language": "python"}}), notebook)
+        "    f.write('kept')"))
     result = run_notebook(notebook, tmp_path, {}, tmp_path / "executed.ipynb")
     assert result.status == "ok", result.error
     assert (tmp_path / "written.txt").read_text() == "kept"
