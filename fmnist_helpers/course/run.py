@@ -89,7 +89,7 @@ def run_course(
     Everything is checked first (parameters, data, earlier outputs a notebook needs). Stops at the
     first failure unless ``keep_going``; Ctrl-C, SIGTERM or SIGHUP marks the running notebook as
     interrupted and still writes the report. ``on_start(count)`` is called once everything passed
-the checks, ``on_result(result)`` after each notebook.
+    the checks, ``on_result(result)`` after each notebook.
     Returns the run folder and one result per notebook.
     """
     check_preset(preset)
