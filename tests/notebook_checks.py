@@ -7,7 +7,7 @@ from typing import Any
 
 import nbformat
 
-from fmnist_helpers.course.grade import read_check_results
+from fmnist_helpers.course.tampering import displayed_results
 from fmnist_helpers.course.student import STUB
 from fmnist_helpers.exercises import EXERCISES
 
@@ -32,7 +32,7 @@ def only_stubs_raised(notebook: nbformat.NotebookNode) -> bool:
 
 def check_results(notebook: nbformat.NotebookNode) -> list[dict[str, Any]]:
     """Every exercise check the notebook's check cells displayed."""
-    return read_check_results(notebook)
+    return displayed_results(notebook)
 
 
 def assert_student_copy_fails_with_hints(notebook: nbformat.NotebookNode,

@@ -82,7 +82,7 @@ def test_committed_outputs_are_complete_and_clean(notebook):
     for cell in code:
         assert not any(o.output_type == "error" for o in cell.outputs)
         assert not re.search(r";\s*$", cell.source), "a trailing ';' hides output (nbval ignores it)"
-        assert set(cell.metadata) <= {"tags"}
+        assert set(cell.metadata) <= {"tags", "nbgrader"}
 
 
 def test_deterministic_cells_are_checked_by_nbval(notebook):

@@ -35,7 +35,7 @@ from ..paths import course_dir
 from ..progress import tqdm
 from . import worker as worker_module
 from .catalog import OUTPUT_LINKS, CourseError, notebook_parameters, select_notebooks
-from .execute import NotebookResult
+from .execute import NotebookResult, Status
 from .preflight import PATH_PARAMETERS
 
 DEFAULT_THREADS = 1
@@ -68,6 +68,7 @@ class NotebookTask:
     timeout: float | None = None  # seconds for the whole notebook
     allow_errors: bool = False
     content: bytes | None = None
+    grading: dict[str, Any] | None = None  # a submission to grade: see grading_task.grade_notebook
 
 
 @dataclass
@@ -81,6 +82,8 @@ class TaskOutcome:
     files: dict[str, bytes] = field(default_factory=dict)
     left_out: list[str] = field(default_factory=list)  # output files too large to send back
     executed: bool = True
+    checks: list[dict[str, Any]] | None = None  # a graded submission's checks, judged on the worker
+    sandbox: str = ""  # a graded submission's sandbox: "on", or why it was off
 
     def write_files(self, folder: Path) -> None:
         """Write the returned files (the executed notebook, ``metrics.json``, ...) under ``folder``."""
@@ -248,7 +251,7 @@ def task_spec(task: NotebookTask, threads: int | None, versions: Mapping[str, An
     return {"notebook": task.source.name, "source": source,
             "parameters": dict(task.parameters), "data_root": task.data_root, "inputs": inputs,
             "threads": threads, "timeout": task.timeout, "allow_errors": task.allow_errors,
-            "versions": dict(versions)}
+            "versions": dict(versions), "grading": task.grading}
 
 
 def outcome_from_answer(name: str, answer: Mapping[str, Any]) -> TaskOutcome:
@@ -256,7 +259,8 @@ def outcome_from_answer(name: str, answer: Mapping[str, Any]) -> TaskOutcome:
     result = NotebookResult(name, status=answer["status"], seconds=answer["seconds"],
                             error=answer["error"], cell=answer["cell"], metrics=dict(answer["metrics"]))
     return TaskOutcome(result, answer["worker"], answer["host"], dict(answer["files"]),
-                       list(answer["left_out"]), bool(answer["executed"]))
+                       list(answer["left_out"]), bool(answer["executed"]), answer.get("checks"),
+                       answer.get("sandbox", ""))
 
 
 def outcome_from_error(name: str, error: BaseException, allowed_failures: int | None) -> TaskOutcome:
@@ -264,10 +268,10 @@ def outcome_from_error(name: str, error: BaseException, allowed_failures: int | 
     if isinstance(error, KilledWorker):
         runs = "" if allowed_failures is None else f" ({allowed_failures + 1} tries)"
         worker = error.last_worker.address
-        return TaskOutcome(NotebookResult(name, status="failed", error=(
+        return TaskOutcome(NotebookResult(name, status=Status.FAILED, error=(
             f"the worker running it died, and so did the one that ran it again{runs}; the last was "
             f"{worker}")), worker=worker, executed=False)
-    return TaskOutcome(NotebookResult(name, status="failed",
+    return TaskOutcome(NotebookResult(name, status=Status.FAILED,
                                       error=f"the task failed on the cluster: {type(error).__name__}: "
                                             f"{error}"), executed=False)
 
@@ -318,7 +322,7 @@ class Engine:
                 if pending and not self._workers_left():
                     for future in pending:
                         on_outcome(futures[future], TaskOutcome(NotebookResult(
-                            tasks[futures[future]].source.stem, status="failed",
+                            tasks[futures[future]].source.stem, status=Status.FAILED,
                             error="no admitted worker is left to run it"), executed=False))
                     self.client.cancel(list(pending))
                     pending = set()
@@ -343,6 +347,23 @@ class Engine:
         if self.admitted is None:
             return True
         return bool(set(self.admitted) & set(self.client.scheduler_info(n_workers=-1)["workers"]))
+
+
+def run_tasks(engine: Engine, tasks: Sequence[NotebookTask],
+              save: Callable[[int, TaskOutcome], None], mark_left: Callable[[bool], None],
+              threads: int | None = DEFAULT_THREADS, desc: str = "notebooks",
+              progress: bool = True) -> bool:
+    """The skeleton sweeps and grading share: run the planned ``tasks`` on ``engine``, ``save``
+    each outcome as it arrives, and whatever stopped it (Ctrl-C, a stop signal, an error) call
+    ``mark_left(interrupted)`` so what never finished says so. Returns whether it was stopped."""
+    interrupted = False
+    try:
+        interrupted = engine.run(tasks, save, threads=threads, desc=desc, progress=progress)
+    except KeyboardInterrupt:
+        interrupted = True
+    finally:
+        mark_left(interrupted)
+    return interrupted
 
 
 @contextlib.contextmanager

@@ -6,6 +6,7 @@ import shutil
 import tempfile
 import time
 from dataclasses import dataclass, field
+from enum import StrEnum
 from pathlib import Path
 from typing import Any
 
@@ -28,12 +29,22 @@ def kernel_config(socket_folder: Path) -> Config:
                                      "ip": str(socket_folder / "kernel")}})
 
 
+class Status(StrEnum):
+    """What happened to a notebook (a ``str``: ``"ok"``, ``"failed"``, ... in tables and JSON)."""
+
+    OK = "ok"
+    FAILED = "failed"
+    TIMEOUT = "timeout"
+    INTERRUPTED = "interrupted"
+    NOT_RUN = "not run"
+
+
 @dataclass
 class NotebookResult:
-    """What happened to one notebook: ``status`` is ok, failed, timeout, interrupted or not run."""
+    """What happened to one notebook (its ``Status``, time, error and headline metrics)."""
 
     notebook: str
-    status: str = "not run"
+    status: str = Status.NOT_RUN
     seconds: float = 0.0
     error: str = ""  # one line: the failing cell and the error
     cell: int | None = None
@@ -72,6 +83,7 @@ def run_notebook(
     output: Path | None = None,
     timeout: float | None = None,
     allow_errors: bool = False,
+    kernel_name: str = KERNEL_NAME,
 ) -> NotebookResult:
     """Execute ``path`` with papermill and ``parameters`` into ``output`` (default: ``out_dir/
     <name>``), the kernel started in the notebook's folder; return what happened.
@@ -85,6 +97,7 @@ def run_notebook(
     Once the last cell has run, the kernel and its process group are killed (nbclient's
     ``immediate`` shutdown): a graceful exit only spends about 1.3 s tearing down torch's modules,
     per notebook. Whatever a notebook writes must therefore be closed by its own cells.
+    ``kernel_name`` is the kernel spec to start (the grader's sandboxed one, say).
     """
     apply_environment()
     path = Path(path).resolve()  # papermill changes the working folder to start the kernel
@@ -95,22 +108,22 @@ def run_notebook(
     try:
         with kernel_environment():
             pm.execute_notebook(str(path), str(output), parameters=parameters,
-                                kernel_name=KERNEL_NAME, progress_bar=False, cwd=str(path.parent),
+                                kernel_name=kernel_name, progress_bar=False, cwd=str(path.parent),
                                 config=kernel_config(socket_folder), allow_errors=allow_errors,
                                 shutdown_kernel="immediate", **_deadline(timeout))
-        result.status = "ok"
+        result.status = Status.OK
     except KeyboardInterrupt:
-        result.status, result.error = "interrupted", "interrupted (Ctrl-C or a stop signal)"
+        result.status, result.error = Status.INTERRUPTED, "interrupted (Ctrl-C or a stop signal)"
     except (CellTimeoutError, TimeoutError) as error:
-        result.status = "timeout"
+        result.status = Status.TIMEOUT
         result.error = one_line(f"the notebook ran longer than its {timeout:g} s: {error}")
     except PapermillExecutionError as error:
-        result.status = "failed"
+        result.status = Status.FAILED
         result.error, result.cell = describe_failure(error)
     except DeadKernelError as error:
-        result.status, result.error = "failed", one_line(f"the kernel died: {error}")
+        result.status, result.error = Status.FAILED, one_line(f"the kernel died: {error}")
     except Exception as error:  # an unreadable notebook, say: reported like a failing cell
-        result.status = "failed"
+        result.status = Status.FAILED
         result.error, result.cell = describe_failure(error)
     finally:
         shutil.rmtree(socket_folder, ignore_errors=True)

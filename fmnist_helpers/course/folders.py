@@ -1,9 +1,14 @@
-"""Stamped folders for runs and sweeps: ``runs/20261128-163000``, never reused."""
+"""What the commands write: stamped folders for runs and sweeps (``runs/20261128-163000``, never
+reused), and files replaced whole (a reader never sees half a table)."""
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from datetime import datetime
 from pathlib import Path
+from typing import Any
+
+import pandas as pd
 
 from .catalog import CourseError
 
@@ -29,3 +34,16 @@ def new_stamped_dir(root: Path, prefix: str = "") -> Path:
         raise CourseError(f"cannot create a run folder in {root}: {error.strerror}; choose a "
                           "writable folder with --runs-root") from None
     raise CourseError(f"cannot create a run folder in {root}: 999 folders named {stamp} exist")
+
+
+def write_atomically(path: Path, write: Callable[[Path], Any]) -> None:
+    """Write ``path`` through ``write(temporary path)``, then rename it into place: a reader sees the
+    old file or the new one, never half of one. Sweeps and grading save every table this way."""
+    partial = path.with_name(path.name + ".partial")
+    write(partial)
+    partial.replace(path)
+
+
+def write_csv(table: pd.DataFrame, path: Path) -> None:
+    """``table`` as ``path`` (no index), atomically."""
+    write_atomically(path, lambda partial: table.to_csv(partial, index=False))

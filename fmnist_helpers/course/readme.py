@@ -27,6 +27,7 @@ from typing import Any
 
 from ..paths import course_dir
 from .catalog import CourseError, discover_notebooks
+from .execute import Status
 
 Metrics = Mapping[str, Any]
 
@@ -54,7 +55,7 @@ def record_quick_report(report: Path) -> None:
     record = json.loads(Path(report).read_text())
     if record["provenance"]["parameters"].get("preset") != "quick":
         raise CourseError(f"{report} is not a report of a --preset quick run")
-    seconds = {n["notebook"]: n["seconds"] for n in record["notebooks"] if n["status"] == "ok"}
+    seconds = {n["notebook"]: n["seconds"] for n in record["notebooks"] if n["status"] == Status.OK}
     _write("quick", {"date": record["provenance"]["date"], "seconds": seconds})
 
 
@@ -69,7 +70,7 @@ def record_seeds_sweep(results_csv: Path) -> None:
     if missing or not results_csv.parent.name.startswith("sweep-12_accuracy_ladder-"):
         raise CourseError(f"{results_csv} is not the results.csv of a sweep of notebook 12 over "
                           f"seeds (`fmnist-course sweep 12 -p seed 0 1 2`)")
-    done = table[table["status"] == "ok"]
+    done = table[table["status"] == Status.OK]
     if len(done) < 2:
         raise CourseError(f"{results_csv} has {len(done)} finished run(s); the spread needs two or more")
     columns = [c for c in ("seed", "test_accuracy", "parameter_count", "seconds_per_epoch")

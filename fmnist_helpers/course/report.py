@@ -11,7 +11,7 @@ from typing import Any
 import pandas as pd
 
 from ..results import provenance
-from .execute import NotebookResult
+from .execute import NotebookResult, Status
 
 
 def results_table(results: Sequence[NotebookResult]) -> pd.DataFrame:
@@ -33,7 +33,7 @@ def write_report(run_dir: Path, results: Sequence[NotebookResult], settings: Map
     ``notes`` are sentences the report shows under the table (which weights 05 analysed, say).
     """
     info = provenance(seed=seed, parameters=dict(settings))
-    ok = sum(r.status == "ok" for r in results)
+    ok = sum(r.status == Status.OK for r in results)
     record = {"run_dir": str(run_dir), "ok": ok == len(results), "notes": list(notes),
               "notebooks": [asdict(r) for r in results], "provenance": info}
     (run_dir / "report.json").write_text(json.dumps(record, indent=2, default=str) + "\n")

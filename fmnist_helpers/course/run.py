@@ -19,7 +19,7 @@ from .catalog import (
     parameters_for,
     select_notebooks,
 )
-from .execute import NotebookResult, run_notebook
+from .execute import NotebookResult, Status, run_notebook
 from .folders import new_stamped_dir
 from .preflight import check_data, check_values
 from .report import write_report
@@ -37,7 +37,7 @@ def _newest_earlier_output(runs_root: Path, notebook: str) -> Path | None:
             record = json.loads(report.read_text())
         except (OSError, ValueError):
             continue
-        if any(n["notebook"] == notebook and n["status"] == "ok" for n in record.get("notebooks", [])):
+        if any(n["notebook"] == notebook and n["status"] == Status.OK for n in record.get("notebooks", [])):
             return report.parent / notebook
     return None
 
@@ -124,14 +124,14 @@ def run_course(
             result.output = path.name
             if on_result is not None:
                 on_result(result)
-            if result.status == "ok":
+            if result.status == Status.OK:
                 linked_dirs[notebook_number(path)] = out_dir
-            elif result.status == "interrupted" or not keep_going:
+            elif result.status == Status.INTERRUPTED or not keep_going:
                 break
     except KeyboardInterrupt:  # a stop signal between two notebooks
-        running = next((r for r in results if r.status == "not run"), None)
+        running = next((r for r in results if r.status == Status.NOT_RUN), None)
         if running is not None:
-            running.status, running.error = "interrupted", "interrupted before it started"
+            running.status, running.error = Status.INTERRUPTED, "interrupted before it started"
     finally:
         write_report(run_dir, results, settings, _common_seed(notebooks, overrides), notes)
     return run_dir, results

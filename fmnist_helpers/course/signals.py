@@ -38,3 +38,12 @@ def install_stop_handlers() -> None:
 def exit_code(default: int) -> int:
     """The shell's exit code for the first stop signal received (128 + its number), else ``default``."""
     return 128 + received[0] if received else default
+
+
+def stop_reason() -> str:
+    """What stopped the command, for a row it never finished: "stopped by SIGTERM", "stopped by
+    Ctrl-C", or "stopped" when no signal was recorded."""
+    if not received:
+        return "stopped"
+    first = received[0]
+    return "stopped by Ctrl-C" if first == signal.SIGINT else f"stopped by {signal.Signals(first).name}"

@@ -1,12 +1,8 @@
 """Student copies: answers replaced by stubs, answer prose dropped, outputs cleared.
 
-The answer markers are nbgrader's, so the instructor's notebooks import into nbgrader unchanged:
-
-- in a code cell, the lines between ``### BEGIN SOLUTION`` and ``### END SOLUTION`` are an answer;
-  the copy keeps the rest of the cell (the scaffolding) and puts ``# YOUR CODE HERE`` and
-  ``raise NotImplementedError()`` in its place, at the marker's indentation;
-- a code cell tagged ``solution`` is a whole-cell answer: the copy keeps only the stub;
-- a markdown cell tagged ``solution`` gives an answer away in prose: the copy drops it.
+The answers and their markers are described in ``notebook_files`` (nbgrader's markers): a solution
+region becomes ``# YOUR CODE HERE`` and ``raise NotImplementedError()`` at the marker's indentation,
+a solution-tagged code cell becomes that stub, a solution-tagged markdown cell is dropped.
 
 A copy records a hash of its cells; making copies again never overwrites a copy whose cells were
 edited since (a student's work): the new copy is written beside it and the command says so.
@@ -16,7 +12,6 @@ from __future__ import annotations
 
 import hashlib
 import json
-import re
 from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -25,11 +20,18 @@ import nbformat
 
 from ..paths import course_dir
 from .catalog import default_notebooks_dir, select_notebooks
-from .refresh import clean_metadata
+from .notebook_files import (  # noqa: F401  (STUB, has_answer, ... are this module's API too)
+    BEGIN,
+    END,
+    SOLUTION_TAG,
+    STUB,
+    clean_metadata,
+    clear_outputs,
+    has_answer,
+    stub_solution_regions,
+    without_answers,
+)
 
-SOLUTION_TAG = "solution"
-BEGIN, END = "### BEGIN SOLUTION", "### END SOLUTION"
-STUB = "# YOUR CODE HERE\nraise NotImplementedError()"
 COPY_KEY = "fmnist_course"  # notebook metadata of a copy: {"cells_sha256": ...}
 
 
@@ -38,49 +40,10 @@ def default_student_dir() -> Path:
     return course_dir() / "student"
 
 
-def stub_solution_regions(source: str) -> str:
-    """``source`` with every ``BEGIN``/``END SOLUTION`` region replaced by an indented stub."""
-    lines, out, inside = source.splitlines(), [], False
-    for line in lines:
-        stripped = line.strip()
-        if stripped == BEGIN:
-            if inside:
-                raise ValueError(f"{BEGIN} inside another solution region")
-            inside = True
-            indent = line[: len(line) - len(line.lstrip())]
-            out += [indent + stub_line for stub_line in STUB.splitlines()]
-        elif stripped == END:
-            if not inside:
-                raise ValueError(f"{END} without {BEGIN}")
-            inside = False
-        elif not inside:
-            out.append(line)
-    if inside:
-        raise ValueError(f"{BEGIN} without {END}")
-    return "\n".join(out)
-
-
-def has_answer(cell: nbformat.NotebookNode) -> bool:
-    """Whether ``cell`` is or holds an answer (tagged ``solution`` or with a solution region)."""
-    tagged = SOLUTION_TAG in cell.get("metadata", {}).get("tags", [])
-    return tagged or (cell.cell_type == "code" and re.search(rf"^\s*{BEGIN}\s*$", cell.source, re.M)
-                      is not None)
-
-
 def student_copy(notebook: nbformat.NotebookNode) -> nbformat.NotebookNode:
-    """The student version of ``notebook`` (the original is not changed)."""
-    copy = nbformat.from_dict(json.loads(json.dumps(notebook)))
-    cells = []
-    for cell in copy.cells:
-        tagged = SOLUTION_TAG in cell.get("metadata", {}).get("tags", [])
-        if cell.cell_type == "markdown" and tagged:
-            continue
-        if cell.cell_type == "code":
-            cell.source = STUB if tagged else stub_solution_regions(cell.source)
-            cell.outputs, cell.execution_count = [], None
-        cells.append(cell)
-    copy.cells = cells
-    copy = clean_metadata(copy)
+    """The student version of ``notebook`` (the original is not changed): answers stubbed, answer
+    prose dropped, every output cleared, metadata cleaned."""
+    copy = clean_metadata(clear_outputs(without_answers(notebook)))
     copy.metadata[COPY_KEY] = {"cells_sha256": cells_digest(copy)}
     return copy
 

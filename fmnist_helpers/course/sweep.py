@@ -18,10 +18,12 @@ from .catalog import (
     parameters_for,
     select_notebooks,
 )
-from .cluster import DEFAULT_THREADS, NotebookTask, TaskOutcome, input_folders, open_engine
-from .folders import new_stamped_dir
+from .cluster import DEFAULT_THREADS, NotebookTask, TaskOutcome, input_folders, open_engine, run_tasks
+from .execute import Status
+from .folders import new_stamped_dir, write_csv
 from .headline import headline_metric
 from .preflight import check_data, check_values
+from .signals import stop_reason
 
 
 def combination_name(index: int, values: dict[str, Any]) -> str:
@@ -34,15 +36,13 @@ def write_table(rows: list[dict[str, Any]], sweep_dir: Path) -> pd.DataFrame:
     """Save the sweep's table as ``results.csv`` and return it (replaced whole: whoever reads it
     while the sweep runs sees the previous table or this one, never half of one)."""
     table = pd.DataFrame(rows)
-    partial = sweep_dir / "results.csv.partial"
-    table.to_csv(partial, index=False)
-    partial.replace(sweep_dir / "results.csv")
+    write_csv(table, sweep_dir / "results.csv")
     return table
 
 
 def plot_sweep(table: pd.DataFrame, grid_names: Sequence[str], sweep_dir: Path) -> Path | None:
     """Bar chart of each finished combination's headline metric; returns the PNG (None if none)."""
-    done = table[table["status"] == "ok"]
+    done = table[table["status"] == Status.OK]
     metric = headline_metric(c for c in done.columns if pd.api.types.is_numeric_dtype(done[c]))
     if done.empty or metric is None:
         return None
@@ -117,7 +117,7 @@ def run_sweep(
             params = parameters_for(path, preset, values, run_dir, data_root, {})
             tasks.append(NotebookTask(run_dir.name, path, params, data_root,
                                       input_folders(path, params, notebooks_dir)))
-            rows.append({**values, "status": "not run", "seconds": None, "error": "", "worker": "",
+            rows.append({**values, "status": Status.NOT_RUN, "seconds": None, "error": "", "worker": "",
                          "host": "", "folder": run_dir.name})
         write_table(rows, sweep_dir)
 
@@ -127,17 +127,17 @@ def run_sweep(
             rows[index] = _row(combos[index], outcome, run_dir.name)
             write_table(rows, sweep_dir)
 
-        interrupted = False
-        try:
-            interrupted = engine.run(tasks, save, threads=threads, desc="combinations",
-                                     progress=progress)
-        except KeyboardInterrupt:
-            interrupted = True
-        finally:  # every finished row is kept, whatever stopped the sweep
+        tables: list[pd.DataFrame] = []
+
+        def mark_left(interrupted: bool) -> None:  # every finished row is kept, whatever stopped it
             for row in rows:
-                if row["status"] == "not run":
-                    row["status"] = "interrupted" if interrupted else "failed"
-                    row["error"] = "stopped by Ctrl-C" if interrupted else "the sweep stopped early"
-            table = write_table(rows, sweep_dir)
-            plot_sweep(table, list(grid), sweep_dir)
+                if row["status"] == Status.NOT_RUN:
+                    row["status"] = Status.INTERRUPTED if interrupted else Status.FAILED
+                    row["error"] = stop_reason() if interrupted else "the sweep stopped early"
+            tables.append(write_table(rows, sweep_dir))
+            plot_sweep(tables[-1], list(grid), sweep_dir)
+
+        interrupted = run_tasks(engine, tasks, save, mark_left, threads=threads, desc="combinations",
+                                progress=progress)
+        table = tables[-1]
     return sweep_dir, table, interrupted

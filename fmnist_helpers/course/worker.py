@@ -107,10 +107,12 @@ def run_task(task: Mapping[str, Any]) -> dict[str, Any]:
     ``task``: ``notebook`` (file name), ``source`` (its bytes), ``parameters``, ``data_root`` (the
     client's), ``inputs`` (``{parameter: {relative path: bytes}}``), ``threads`` (torch threads of
     the kernel; None keeps torch's default), ``timeout`` (seconds for the whole notebook),
-    ``allow_errors`` and ``versions`` (the client's ``environment_versions()``). The answer:
+    ``allow_errors``, ``versions`` (the client's ``environment_versions()``) and, for a submission
+    to grade, ``grading`` (see ``grading_task.grade_notebook``). The answer:
     ``worker``, ``host``, the fields of a ``NotebookResult`` (``status``, ``seconds``, ``error``,
     ``cell``, ``metrics``), ``files`` (``{relative path: bytes}``, the executed notebook among
-    them), ``left_out`` and ``executed`` (False when the notebook could not be run here).
+    them), ``left_out``, ``executed`` (False when the notebook could not be run here) and, when
+    grading, ``checks`` (one row per check, judged here) and ``sandbox`` ("on", or why it is off).
     """
     address, host = _worker_name()
     try:
@@ -150,10 +152,18 @@ def run_task(task: Mapping[str, Any]) -> dict[str, Any]:
         kernel_env = {"JUPYTER_RUNTIME_DIR": str(folder / "runtime")}
         if task.get("threads"):
             kernel_env.update({name: str(task["threads"]) for name in THREAD_VARIABLES})
-        with temporary_environment(kernel_env):  # a worker runs one task at a time
-            result = run_notebook(notebook, out_dir, parameters, timeout=task.get("timeout"),
-                                  allow_errors=bool(task.get("allow_errors")))
+        checks, sandbox = None, ""
+        if task.get("grading"):  # a submission: executed, probed and judged (grading_task)
+            from fmnist_helpers.course.grading_task import grade_notebook
+
+            grading = {**task["grading"], "data_root": parameters.get("data_root")}
+            result, checks, sandbox = grade_notebook(folder, notebook, out_dir, parameters, grading,
+                                                     task.get("timeout"), kernel_env)
+        else:
+            with temporary_environment(kernel_env):  # a worker runs one task at a time
+                result = run_notebook(notebook, out_dir, parameters, timeout=task.get("timeout"),
+                                      allow_errors=bool(task.get("allow_errors")))
         files, left_out = _read_tree(out_dir)
     return {"worker": address, "host": host, "status": result.status, "seconds": result.seconds,
             "error": result.error, "cell": result.cell, "metrics": result.metrics, "files": files,
-            "left_out": left_out, "executed": True}
+            "left_out": left_out, "executed": True, "checks": checks, "sandbox": sandbox}

@@ -9,6 +9,7 @@ from .engine import (
     EXERCISES,
     Check,
     CheckResult,
+    add_hidden_checks,
     answer_hash,
     between,
     check_exercise,
@@ -17,5 +18,5 @@ from .engine import (
     run_checks,
 )
 
-__all__ = ["CHECK_MIMETYPE", "EXERCISES", "Check", "CheckResult", "answer_hash", "between",
-           "check_exercise", "exercise", "matches", "run_checks"]
+__all__ = ["CHECK_MIMETYPE", "EXERCISES", "Check", "CheckResult", "add_hidden_checks", "answer_hash",
+           "between", "check_exercise", "exercise", "matches", "run_checks"]

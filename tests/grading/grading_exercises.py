@@ -30,20 +30,23 @@ Check, exercise, matches = engine.Check, engine.exercise, engine.matches
 check_exercise = engine.check_exercise
 
 exercise("90.1", "six times seven", needs=["answer"], checks=[
-    Check("`answer` is a whole number", lambda ns: type(ns["answer"]) is int,
-          "`answer` should be a whole number (an int)"),
-    Check("`answer` is six times seven", lambda ns: matches(ns["answer"], "dc586772be790c40"),
-          "`answer` is not six times seven yet"),
+    Check("`answer` is a whole number", lambda ns: type(ns["answer"]).__name__,
+          "`answer` should be a whole number (an int)", judge=lambda name: name == "int"),
+    Check("`answer` is six times seven", lambda ns: ns["answer"],
+          "`answer` is not six times seven yet", judge=lambda value: matches(value, "dc586772be790c40")),
 ])
 
 exercise("90.2", "a list of squares", needs=["squares"], checks=[
-    Check("`squares` has five items", lambda ns: len(ns["squares"]) == 5,
-          "`squares` should have five items, one for each number from 0 to 4"),
-    Check("`squares` holds the squares", lambda ns: matches(list(ns["squares"]), "b5db0bbb5eaf54e0"),
-          "each item should be its number times itself"),
+    Check("`squares` has five items", lambda ns: len(ns["squares"]),
+          "`squares` should have five items, one for each number from 0 to 4",
+          judge=lambda length: length == 5),
+    Check("`squares` holds the squares", lambda ns: [int(x) for x in ns["squares"]],
+          "each item should be its number times itself",
+          judge=lambda values: matches(values, "b5db0bbb5eaf54e0"), points=2),
 ])
 
 exercise("91.1", "the dataset's name", needs=["word"], checks=[
-    Check("`word` names the dataset", lambda ns: matches(ns["word"], "d9a138d1aab2a978"),
-          "`word` should be the dataset's name, as the course writes it"),
+    Check("`word` names the dataset", lambda ns: str(ns["word"]),
+          "`word` should be the dataset's name, as the course writes it",
+          judge=lambda word: matches(word, "d9a138d1aab2a978")),
 ])
