@@ -16,8 +16,8 @@ from ..progress import tqdm
 from .catalog import PRESETS, CourseError, list_notebooks
 from .cluster import DEFAULT_THREADS
 from .environment import apply_environment, install_kernel
-from .execute import NotebookResult
-from .grade import DEFAULT_TIMEOUT_S, grade_submissions
+from .execute import NotebookResult, Status
+from .grade import DEFAULT_TIMEOUT_S, GradingOptions, grade_submissions
 from .readme import record_quick_report, record_seeds_sweep, update_readme
 from .refresh import refresh_notebooks
 from .report import results_table
@@ -118,6 +118,15 @@ def build_parser() -> argparse.ArgumentParser:
     grade.add_argument("--data-root", default=None,
                        help="the folder that holds FashionMNIST/raw/ (default: $FMNIST_DATA, "
                             "else data/ in the course folder)")
+    grade.add_argument("--hidden-checks", type=Path, default=None, metavar="FILE.py",
+                       help="extra checks kept outside the student copies (see "
+                            "examples/hidden_checks.py); feedback shows their descriptions only")
+    grade.add_argument("--roster", type=Path, default=None, metavar="ROSTER.csv",
+                       help="columns folder,id,name (and optionally sis_user_id, sis_login_id, "
+                            "section): also write gradebook.csv for Canvas's gradebook import")
+    grade.add_argument("--no-sandbox", action="store_true",
+                       help="run submissions without the sandbox (their own folder, no network, "
+                            "limits, an unprivileged user); only for code you trust")
     _add_cluster_options(grade)
 
     student = commands.add_parser("student", help="write student copies without the answers")
@@ -169,11 +178,11 @@ def _cmd_run(args: argparse.Namespace) -> int:
     _print_table(results)
     print(f"\nexecuted notebooks and report: {run_dir}/report.md")
     for r in results:
-        if r.status in ("failed", "timeout", "interrupted"):
+        if r.status in (Status.FAILED, Status.TIMEOUT, Status.INTERRUPTED):
             print(f"{r.status.upper()}: {r.notebook}.ipynb, {r.error}", file=sys.stderr)
-    if any(r.status == "interrupted" for r in results):
+    if any(r.status == Status.INTERRUPTED for r in results):
         return exit_code(130)
-    return 1 if any(r.status != "ok" for r in results) else 0
+    return 1 if any(r.status != Status.OK for r in results) else 0
 
 
 def _cmd_list(_: argparse.Namespace) -> int:
@@ -195,19 +204,22 @@ def _cmd_sweep(args: argparse.Namespace) -> int:
     print(f"\nresults: {sweep_dir}/results.csv, plot: {sweep_dir}/comparison.png")
     if interrupted:
         return exit_code(130)
-    return 0 if (table["status"] == "ok").all() else 1
+    return 0 if (table["status"] == Status.OK).all() else 1
 
 
 def _cmd_grade(args: argparse.Namespace) -> int:
+    options = GradingOptions(only=args.only, timeout=args.timeout, sandbox=not args.no_sandbox,
+                             hidden_checks=args.hidden_checks, roster=args.roster)
     table, graded, interrupted = grade_submissions(
-        args.submissions, args.out, notebooks_dir=args.notebooks_dir, only=args.only,
-        timeout=args.timeout, data_root=args.data_root, jobs=args.jobs, scheduler=args.scheduler,
-        threads=args.threads, progress=not args.no_progress)
-    summary = table.groupby("student", sort=False)["passed"].agg(["sum", "count"])
+        args.submissions, args.out, options, notebooks_dir=args.notebooks_dir,
+        data_root=args.data_root, jobs=args.jobs, scheduler=args.scheduler, threads=args.threads,
+        progress=not args.no_progress)
+    summary = table.groupby("student", sort=False)[["points", "max_points"]].sum()
     for student, row in summary.iterrows():
-        print(f"{student}: {row['sum']} of {row['count']} checks pass")
+        print(f"{student}: {row['points']} of {row['max_points']} points")
     out = args.out.expanduser().resolve()
-    print(f"\ngrades: {out}/grades.csv, feedback: {out}/<student>.md, executed copies: {out}/executed/")
+    print(f"\ngrades: {out}/grades.csv and scores.csv, feedback: {out}/<student>.md, where the class "
+          f"struggles: {out}/checks_summary.png, executed copies: {out}/executed/")
     for g in graded:
         if not g.graded:
             print(f"NOT GRADED: {g.student}/{g.notebook}.ipynb: {g.note}", file=sys.stderr)
