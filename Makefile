@@ -11,7 +11,7 @@ NBVAL_COPIES := build/nbval
 # also holds under plain papermill and in JupyterLab. JupyterLab as root needs --allow-root.
 LAB_FLAGS := $(if $(filter 0,$(shell id -u)),--allow-root)
 
-.PHONY: env course test lab lint notebooks student bench clean help
+.PHONY: env course test lab lint notebooks student bench site test-browser clean help
 
 help:
 	@echo "make course     run every notebook in order into runs/<timestamp>/ (the main job)"
@@ -21,6 +21,8 @@ help:
 	@echo "make notebooks  re-execute the committed notebooks in place with their defaults"
 	@echo "make student    student copies (solutions stubbed, outputs cleared) in student/"
 	@echo "make bench      seconds per epoch: per-item loader (0/2 workers), in-memory, compute floor"
+	@echo "make site       the course as a website in build/site/ (ARGS=\"--edition instructor\": with answers)"
+	@echo "make test-browser  both editions of the website read in headless Chromium"
 
 $(STAMP): requirements.txt pyproject.toml
 	@test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -29,6 +31,13 @@ $(STAMP): requirements.txt pyproject.toml
 	@touch $(STAMP)
 
 env: $(STAMP)
+
+# The website's packages (Sphinx, myst-nb, the theme, MathJax, Playwright) go into the same .venv,
+# constrained by requirements.txt so that none of the course's pins moves.
+SITE_STAMP := $(VENV)/.site-installed
+$(SITE_STAMP): $(STAMP) requirements-site.txt
+	$(BIN)/python -m pip install --disable-pip-version-check -r requirements-site.txt -c requirements.txt
+	@touch $(SITE_STAMP)
 
 course: $(STAMP)
 	$(BIN)/fmnist-course run $(ARGS)
@@ -52,6 +61,13 @@ student: $(STAMP)
 
 bench: $(STAMP)
 	$(BIN)/python benchmarks/epoch_time.py $(ARGS)
+
+site: $(SITE_STAMP)
+	$(BIN)/python -m fmnist_helpers.course.website $(ARGS)
+
+# Needs Debian's chromium (/usr/bin/chromium); its own pytest run, apart from `make test`.
+test-browser: $(SITE_STAMP)
+	$(BIN)/python -m pytest tests/browser $(ARGS)
 
 clean:
 	rm -rf build .pytest_cache .ruff_cache
