@@ -2,13 +2,15 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
 import nbformat
+import pytest
 
-from fmnist_helpers.course.tampering import displayed_results
 from fmnist_helpers.course.student import STUB
+from fmnist_helpers.course.tampering import displayed_results
 from fmnist_helpers.exercises import EXERCISES
 
 
@@ -59,3 +61,30 @@ def cell_outputs_text(notebook: nbformat.NotebookNode, first_line: str) -> str:
                 texts.append(output.get("text", ""))
                 texts.extend(str(v) for k, v in output.get("data", {}).items() if k.startswith("text/"))
     return "\n".join(texts)
+
+
+def exercise_keys(number: str) -> set[str]:
+    """The registered exercises of notebook ``number``."""
+    return {key for key in EXERCISES if key.startswith(f"{number}.")}
+
+
+def exercise_tests(*numbers: str) -> tuple[Callable[..., None], Callable[..., None]]:
+    """The two tests of every notebook with exercises, parametrized over ``numbers``: the
+    instructor's answers pass every check; the student copy runs with only its stubs raising and
+    every check showing its hint. A test file binds them to ``test_...`` names, so the notebook's
+    quick run is shared with the file's other tests (``--dist loadfile``)."""
+
+    @pytest.mark.parametrize("number", numbers)
+    def instructor_checks_all_pass(quick_run: Callable[[str], Path], number: str) -> None:
+        results = check_results(executed(quick_run(number) / "executed.ipynb"))
+        assert results, f"notebook {number} displayed no exercise checks"
+        assert {r["exercise"] for r in results} == exercise_keys(number) != set()
+        failed = [(r["exercise"], r["check"], r["message"]) for r in results if not r["passed"]]
+        assert not failed, failed
+
+    @pytest.mark.parametrize("number", numbers)
+    def student_copy_fails_with_hints(student_run: Callable[[str], nbformat.NotebookNode],
+                                      number: str) -> None:
+        assert_student_copy_fails_with_hints(student_run(number), exercise_keys(number))
+
+    return instructor_checks_all_pass, student_copy_fails_with_hints

@@ -8,7 +8,7 @@ from pathlib import Path
 
 import nbformat
 import pytest
-from notebook_checks import cell_outputs_text, check_results, executed, only_stubs_raised
+from notebook_checks import cell_outputs_text, executed, exercise_tests
 from tensorboard.backend.event_processing.event_accumulator import EventAccumulator
 
 from fmnist_helpers import load_metrics
@@ -78,16 +78,5 @@ def _exercises() -> set[str]:
     return {key for key in EXERCISES if key.startswith("06.")}
 
 
-def test_06_instructor_checks_all_pass(quick_run):
-    results = check_results(executed(quick_run("06") / "executed.ipynb"))
-    assert results, "notebook 06 displayed no exercise checks"
-    assert {r["exercise"] for r in results} == _exercises() != set()
-    assert not [r for r in results if not r["passed"]]
-
-
-def test_06_student_copy_runs_and_every_check_gives_its_hint(student_run):
-    notebook = student_run("06")
-    assert only_stubs_raised(notebook)
-    results = check_results(notebook)
-    assert {r["exercise"] for r in results} == _exercises()
-    assert all(not r["passed"] and "finish exercise" in r["message"] for r in results)
+test_instructor_checks_all_pass, test_student_copy_runs_and_every_check_gives_its_hint = exercise_tests(
+    "06")

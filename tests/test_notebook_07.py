@@ -15,7 +15,7 @@ import nbformat
 import pandas as pd
 import pytest
 import torch
-from notebook_checks import check_results, executed, only_stubs_raised
+from notebook_checks import exercise_tests
 from tensorboard.backend.event_processing.event_accumulator import EventAccumulator
 
 from fmnist_helpers import (
@@ -118,24 +118,6 @@ def test_07_another_grid_through_papermill(tmp_path, run_quick):
 
 # ------------------------------------------------------------------------ exercises and their checks
 
-def test_07_instructor_checks_all_pass(quick_run):
-    results = check_results(executed(quick_run("07") / "executed.ipynb"))
-    assert results, "the executed notebook shows no exercise checks"
-    assert sorted({r["exercise"] for r in results}) == EXERCISES_07 == ["07.1", "07.2", "07.3"]
-    failed = [r for r in results if not r["passed"]]
-    assert not failed, failed
-
-
-def test_07_student_copy_runs_and_every_check_gives_its_hint(student_run):
-    notebook = student_run("07")
-    assert only_stubs_raised(notebook)
-    results = check_results(notebook)
-    assert sorted({r["exercise"] for r in results}) == EXERCISES_07
-    hints = {check.hint for key in EXERCISES_07 for check in EXERCISES[key].checks}
-    for result in results:
-        assert not result["passed"]
-        assert result["message"].startswith("finish exercise") or result["message"] in hints, result
-
 
 # ------------------------------------------- 07's inline classes in step with fmnist_helpers.runs
 
@@ -203,3 +185,7 @@ def test_07_inline_run_manager_tallies_like_the_package(tmp_path):
     assert frame["accuracy"].iloc[2] == pytest.approx(int((preds.argmax(1) == labels).sum()) / 2)
     assert list(frame.columns) == list(package.results_frame().columns)
     assert json.loads((tmp_path / "results.json").read_text())[-1]["epoch"] == 3
+
+
+test_instructor_checks_all_pass, test_student_copy_runs_and_every_check_gives_its_hint = exercise_tests(
+    "07")

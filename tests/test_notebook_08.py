@@ -11,7 +11,7 @@ from __future__ import annotations
 import csv
 
 import pytest
-from notebook_checks import check_results, executed, only_stubs_raised
+from notebook_checks import exercise_tests
 
 from fmnist_helpers import load_metrics
 from fmnist_helpers.exercises import EXERCISES
@@ -85,20 +85,5 @@ def test_08_quick_run_writes_tables_and_figures(quick_run):
         assert (out_dir / name).stat().st_size > 10_000
 
 
-def test_08_instructor_checks_all_pass(quick_run):
-    results = check_results(executed(quick_run("08") / "executed.ipynb"))
-    assert results, "the executed notebook shows no exercise checks"
-    assert sorted({r["exercise"] for r in results}) == EXERCISES_08 == ["08.1", "08.2", "08.3", "08.4"]
-    failed = [r for r in results if not r["passed"]]
-    assert not failed, failed
-
-
-def test_08_student_copy_runs_and_every_check_gives_its_hint(student_run):
-    notebook = student_run("08")
-    assert only_stubs_raised(notebook)
-    results = check_results(notebook)
-    assert sorted({r["exercise"] for r in results}) == EXERCISES_08
-    hints = {check.hint for key in EXERCISES_08 for check in EXERCISES[key].checks}
-    for result in results:
-        assert not result["passed"]
-        assert result["message"].startswith("finish exercise") or result["message"] in hints, result
+test_instructor_checks_all_pass, test_student_copy_runs_and_every_check_gives_its_hint = exercise_tests(
+    "08")

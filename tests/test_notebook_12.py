@@ -13,12 +13,7 @@ from pathlib import Path
 
 import pytest
 import torch
-from notebook_checks import (
-    assert_student_copy_fails_with_hints,
-    cell_outputs_text,
-    check_results,
-    executed,
-)
+from notebook_checks import cell_outputs_text, executed, exercise_tests
 
 from fmnist_helpers import (
     CapstoneNet,
@@ -100,18 +95,6 @@ def test_12_quick_run_saves_weights_that_give_the_test_accuracy(quick_run, data_
     assert result.accuracy == pytest.approx(metrics["test_accuracy"], abs=5e-4)
 
 
-def test_12_instructor_checks_all_pass(quick_run):
-    results = check_results(executed(quick_run("12") / "executed.ipynb"))
-    assert results, "no exercise check was displayed"
-    assert {r["exercise"] for r in results} == EXERCISE_KEYS and len(EXERCISE_KEYS) == 5
-    failed = [r for r in results if not r["passed"]]
-    assert not failed, failed
-
-
-def test_12_student_copy_runs_and_every_check_gives_its_hint(student_run):
-    assert_student_copy_fails_with_hints(student_run("12"), EXERCISE_KEYS)
-
-
 # --- the committed notebook, executed with the default parameters ---------------------------------
 
 def committed_text(first_line: str) -> str:
@@ -127,3 +110,17 @@ def test_12_committed_run_reaches_the_goal():
     accuracy, parameters = float(match[1]), int(match[3].replace(",", ""))
     assert accuracy >= 0.93 and parameters < 100_000
     assert int(match[2].replace(",", "")) == round(accuracy * 10_000)
+
+
+def test_12_exercise_3_flip_tta_repeats_rung_7(quick_run):
+    """The answer prose of exercise 3: the student's flip TTA measures what rung 7 measured."""
+    text = cell_outputs_text(executed(quick_run("12") / "executed.ipynb"), "def flip_tta_logits")
+    match = re.search(r"flip TTA\s+(0\.\d{4})", text)
+    assert match, text
+    tta_row = load_metrics(quick_run("12"))["ladder"][-1]
+    assert tta_row["name"] == "+ flip TTA (no training)"
+    assert float(match[1]) == round(tta_row["validation_accuracy"], 4)
+
+
+test_instructor_checks_all_pass, test_student_copy_runs_and_every_check_gives_its_hint = exercise_tests(
+    "12")

@@ -3,7 +3,8 @@
 Each notebook runs once with the quick preset (``quick_run``); the tests check the ``metrics.json``
 it writes against values known independently (the data set's published sizes, the layer
 arithmetic, an untrained network scored here), the claims the prose makes about the outputs, the
-exercises' checks on the instructor notebook and on the student copy, and that the ``Network`` class
+exercises' checks on the instructor notebook and on the student copy (the checks on answers written by
+hand are in ``tests/exercises/test_exercises_01.py`` to ``_03.py``), and that the ``Network`` class
 notebook 02 builds inline is the same as ``fmnist_helpers.Network``. Refused parameters are in
 ``test_refused_inputs.py``.
 """
@@ -16,22 +17,20 @@ import nbformat
 import pytest
 import torch
 import torch.nn.functional as F
-from notebook_checks import check_results, executed, only_stubs_raised
+from notebook_checks import exercise_tests
 from torch import nn
-from torchvision.transforms import ToTensor
 
 from fmnist_helpers import (
     Network,
     count_parameters,
     evaluate,
-    load_fashion_mnist,
     load_metrics,
     load_tensors,
 )
 from fmnist_helpers.batches import TensorBatches
 from fmnist_helpers.course.catalog import PRESETS, select_notebooks
 from fmnist_helpers.diagrams import NETWORK_STEPS
-from fmnist_helpers.exercises import EXERCISES, run_checks
+from fmnist_helpers.exercises import EXERCISES
 
 pytestmark = pytest.mark.notebook
 QUICK_BATCHES = PRESETS["quick"]["max_batches"]
@@ -41,24 +40,6 @@ PACKAGE_SHAPES = {name: list(p.shape) for name, p in Network().named_parameters(
 
 def _exercise_keys(number: str) -> set[str]:
     return {key for key in EXERCISES if key.startswith(f"{number}.")}
-
-
-def _instructor_checks_pass(quick_run, number: str) -> None:
-    results = check_results(executed(quick_run(number) / "executed.ipynb"))
-    assert results, f"notebook {number} displayed no exercise checks"
-    assert {r["exercise"] for r in results} == _exercise_keys(number) != set()
-    failed = [(r["exercise"], r["message"]) for r in results if not r["passed"]]
-    assert not failed
-
-
-def _student_copy_stubs_raise_and_checks_hint(student_run, number: str) -> None:
-    notebook = student_run(number)
-    assert only_stubs_raised(notebook)
-    results = check_results(notebook)
-    assert {r["exercise"] for r in results} == _exercise_keys(number)
-    assert results and all(not r["passed"] and r["message"] for r in results)
-    # every answer is a stub, so every check asks for its exercise first
-    assert all(r["message"].startswith("finish exercise ") for r in results)
 
 
 # --- 01 · data ETL -------------------------------------------------------------------------------
@@ -88,14 +69,6 @@ def test_01_writes_figures(quick_run):
         assert (out_dir / name).stat().st_size > 1000
 
 
-def test_01_instructor_checks_all_pass(quick_run):
-    _instructor_checks_pass(quick_run, "01")
-
-
-def test_01_student_copy_runs_and_every_check_gives_its_hint(student_run):
-    _student_copy_stubs_raise_and_checks_hint(student_run, "01")
-
-
 # --- 02 · building the network -------------------------------------------------------------------
 
 def test_02_quick_run_metrics_match_package(quick_run):
@@ -117,14 +90,6 @@ def test_02_recorded_steps_are_the_drawn_shapes(quick_run):
     steps = [(name, tuple(shape)) for name, shape in load_metrics(out_dir)["forward_steps"]]
     assert steps == list(NETWORK_STEPS)
     assert (out_dir / "network_shapes.png").stat().st_size > 1000
-
-
-def test_02_instructor_checks_all_pass(quick_run):
-    _instructor_checks_pass(quick_run, "02")
-
-
-def test_02_student_copy_runs_and_every_check_gives_its_hint(student_run):
-    _student_copy_stubs_raise_and_checks_hint(student_run, "02")
 
 
 def _inline_network_class() -> type[nn.Module]:
@@ -216,31 +181,5 @@ def test_03_claims_about_the_default_initialisation(quick_run):
     assert max(counts) > 0.9 * sum(counts)  # "nearly all predictions go to one class"
 
 
-def test_03_instructor_checks_all_pass(quick_run):
-    _instructor_checks_pass(quick_run, "03")
-
-
-def test_03_student_copy_runs_and_every_check_gives_its_hint(student_run):
-    _student_copy_stubs_raise_and_checks_hint(student_run, "03")
-
-
-# --- the exercises' checks on wrong answers ------------------------------------------------------
-
-def test_checks_fail_wrong_answers_with_their_hints(data_root):
-    """A wrong answer fails the checks it breaks, each with its own hint, and passes the others."""
-    train_set = load_fashion_mnist(train=True, root=data_root, transform=ToTensor())
-    wrong = {"train_set": train_set, "num_batches_64": 937, "last_batch_size_64": 64,
-             "num_batches_drop_last": 937}
-    assert [r.passed for r in run_checks("01.2", wrong).results] == [False, False, False, True]
-    no_padding = {"conv_output_size": lambda n, k, stride=1, padding=0: (n - k) // stride + 1,
-                  "side_lengths": [24, 12, 8, 4], "padded_fc1_in_features": 192}
-    report = run_checks("02.1", no_padding)
-    assert [r.passed for r in report.results] == [False, True, False]
-    hints = [check.hint for check in EXERCISES["02.1"].checks]
-    assert [r.message for r in report.results] == [hints[0], report.results[1].check, hints[2]]
-    preds = torch.randn(4, 10, generator=torch.Generator().manual_seed(1))
-    unstable = {"shift_difference": 0.0, "preds": preds,
-                "stable_log_softmax": lambda z: torch.log(F.softmax(z, dim=1))}
-    assert [r.passed for r in run_checks("03.2", unstable).results] == [True, True, False, False]
-    borrowed = dict(unstable, stable_log_softmax=lambda z: F.log_softmax(z, dim=1))
-    assert [r.passed for r in run_checks("03.2", borrowed).results] == [True, True, True, False]
+test_instructor_checks_all_pass, test_student_copy_runs_and_every_check_gives_its_hint = exercise_tests(
+    "01", "02", "03")

@@ -14,12 +14,7 @@ from pathlib import Path
 
 import pytest
 import torch
-from notebook_checks import (
-    assert_student_copy_fails_with_hints,
-    cell_outputs_text,
-    check_results,
-    executed,
-)
+from notebook_checks import cell_outputs_text, check_results, executed, exercise_tests
 
 from fmnist_helpers import load_metrics
 from fmnist_helpers.exercises import EXERCISES
@@ -84,14 +79,6 @@ def test_09_the_package_loop_gives_the_hand_written_loops_numbers(quick_run):
         assert by_hand.split(":", 1)[1] == package.split(":", 1)[1]
 
 
-def test_09_instructor_checks_all_pass(quick_run):
-    assert_instructor_checks_pass(quick_run("09"), "09")
-
-
-def test_09_student_copy_runs_and_every_check_gives_its_hint(student_run):
-    assert_student_copy_fails_with_hints(student_run("09"), EXERCISE_KEYS["09"])
-
-
 # --- 10 nn.Sequential ----------------------------------------------------------------------------
 
 def test_10_quick_run_sequential_models_match_network(quick_run):
@@ -102,14 +89,6 @@ def test_10_quick_run_sequential_models_match_network(quick_run):
     assert metrics["same_test_predictions"] == {way: 10000 for way in SEQUENTIAL_WAYS}
     for way in SEQUENTIAL_WAYS:
         assert metrics["max_abs_difference"][way] == 0.0  # the prose says "not just small but zero"
-
-
-def test_10_instructor_checks_all_pass(quick_run):
-    assert_instructor_checks_pass(quick_run("10"), "10")
-
-
-def test_10_student_copy_runs_and_every_check_gives_its_hint(student_run):
-    assert_student_copy_fails_with_hints(student_run("10"), EXERCISE_KEYS["10"])
 
 
 # --- 11 normalization and batch norm -------------------------------------------------------------
@@ -162,14 +141,6 @@ def test_11_quick_run_writes_results(quick_run):
     assert len((out_dir / "exercise_2" / "results.csv").read_text().splitlines()) == 1 + 4
 
 
-def test_11_instructor_checks_all_pass(quick_run):
-    assert_instructor_checks_pass(quick_run("11"), "11")
-
-
-def test_11_student_copy_runs_and_every_check_gives_its_hint(student_run):
-    assert_student_copy_fails_with_hints(student_run("11"), EXERCISE_KEYS["11"])
-
-
 # --- what the committed notebooks' prose says about their own outputs ----------------------------
 
 def committed(name: str):
@@ -211,3 +182,7 @@ def test_11_committed_prose_matches_its_outputs():
     assert lines[3].endswith(f"highest: {batchnorm}")
     chosen = cell_outputs_text(notebook, "chosen = final.iloc[0]")
     assert chosen.startswith("chosen on validation: the batchnorm network on normalized input")
+
+
+test_instructor_checks_all_pass, test_student_copy_runs_and_every_check_gives_its_hint = exercise_tests(
+    "09", "10", "11")

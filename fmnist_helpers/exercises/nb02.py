@@ -1,102 +1,267 @@
 """Checks for the exercises of notebook 02 (building the network).
 
-A student's formula is compared with what real PyTorch layers produce, parameter counts with the
-layers' own ``numel()``; the few fixed answers are stored as hashes, never in plain text.
+The probes call the student's functions on sizes the checks choose (or build the student's
+``WideNetwork``); the judges compare with what real PyTorch layers produce: the sides of their
+outputs, their parameters' ``numel()``, and a forward pass written here with ``torch.nn.functional``.
 """
 
 from __future__ import annotations
 
-from collections.abc import Mapping
-from typing import Any
+import functools
+from collections.abc import Callable, Mapping
+from typing import Any, TypeVar
+from unittest import mock
 
 import torch
 import torch.nn.functional as F
 from torch import nn
 
-from ..network import count_parameters
-from .engine import Check, exercise, matches
+from .engine import Check, exercise
+from .probing import plain_tensor, seeded
 
-LAYERS = ("conv1", "conv2", "fc1", "fc2", "out")
+T = TypeVar("T")
+
+
+def _keeps_rng(function: Callable[..., T]) -> Callable[..., T]:
+    """``function`` run without moving torch's random numbers: building a layer draws its initial
+    weights, and a judge that runs in the student's kernel must not change what the notebook draws."""
+
+    @functools.wraps(function)
+    def wrapper(*args: Any, **kwargs: Any) -> T:
+        with torch.random.fork_rng(devices=[]):
+            return function(*args, **kwargs)
+
+    return wrapper
+
+# -- 02.1 ------------------------------------------------------------------------------------------
 
 # (n, kernel_size, stride, padding) that a conv or pooling layer may meet (padding <= kernel_size / 2)
-_SIZE_CASES = ((28, 5, 1, 0), (12, 5, 1, 0), (28, 5, 1, 2), (24, 2, 2, 0), (8, 2, 2, 0), (9, 2, 2, 0),
-               (32, 3, 2, 1), (7, 3, 1, 1))
+SIZE_CASES = ((28, 5, 1, 0), (12, 5, 1, 0), (28, 5, 1, 2), (24, 2, 2, 0), (8, 2, 2, 0), (9, 2, 2, 0),
+              (32, 3, 2, 1), (7, 3, 1, 1))
+# (image side n, conv1's padding) for the whole network; None: the default padding
+NETWORK_CASES = ((28, None), (28, 2), (32, 0), (36, 1), (20, 0))
 
 
-def _formula_matches_pytorch(ns: Mapping[str, Any]) -> bool:
-    """``conv_output_size`` gives the side length real ``Conv2d`` and ``max_pool2d`` produce."""
+def _number(value: Any) -> float:
+    """A side length or count as a float (so the judge sees 4.5 where a formula divides exactly)."""
+    return float(value)
+
+
+def _sizes(ns: Mapping[str, Any]) -> list[float]:
     size = ns["conv_output_size"]
+    defaults = [_number(size(28, 5))]  # stride 1, no padding
+    return defaults + [_number(size(n, k, stride=s, padding=p)) for n, k, s, p in SIZE_CASES]
+
+
+@functools.cache
+@_keeps_rng
+def _pytorch_size(n: int, kernel_size: int, stride: int, padding: int) -> int:
+    """The side that ``Conv2d`` gives (and ``max_pool2d``, which must agree) for an ``n`` x ``n`` input."""
+    x = torch.zeros(1, 1, n, n)
     with torch.no_grad():
-        for n, k, s, p in _SIZE_CASES:
-            x = torch.zeros(1, 1, n, n)
-            conv = nn.Conv2d(1, 1, kernel_size=k, stride=s, padding=p)(x).shape[-1]
-            pool = F.max_pool2d(x, kernel_size=k, stride=s, padding=p).shape[-1]
-            if int(size(n, k, stride=s, padding=p)) != conv or conv != pool:
-                return False
-    return True
+        conv = nn.Conv2d(1, 1, kernel_size, stride=stride, padding=padding)(x).shape[-1]
+        pool = F.max_pool2d(x, kernel_size, stride=stride, padding=padding).shape[-1]
+    assert conv == pool, (n, kernel_size, stride, padding)
+    return conv
 
 
-exercise("02.1", "The output-size formula", needs=["conv_output_size", "side_lengths",
-                                                   "padded_fc1_in_features"], checks=[
+def _sizes_right(data: list[float]) -> bool:
+    expected = [_pytorch_size(28, 5, 1, 0)] + [_pytorch_size(*case) for case in SIZE_CASES]
+    return data == expected
+
+
+def _padding_options(padding: int | None) -> dict[str, int]:
+    return {} if padding is None else {"conv1_padding": padding}
+
+
+def _side_lengths(ns: Mapping[str, Any]) -> list[list[float]]:
+    return [[_number(side) for side in ns["side_lengths"](n, **_padding_options(p))]
+            for n, p in NETWORK_CASES]
+
+
+def _fc1_in_features(ns: Mapping[str, Any]) -> list[float]:
+    return [_number(ns["fc1_in_features"](n, **_padding_options(p))) for n, p in NETWORK_CASES]
+
+
+@functools.cache
+@_keeps_rng
+def _network_maps(n: int, conv1_padding: int) -> tuple[tuple[int, ...], ...]:
+    """The shapes ``[C, H, W]`` of one ``n`` x ``n`` image after the course network's conv1, pool,
+    conv2 and pool, with ``conv1_padding`` in conv1, from real layers."""
+    conv1 = nn.Conv2d(1, 6, kernel_size=5, padding=conv1_padding)
+    conv2 = nn.Conv2d(6, 12, kernel_size=5)
+    t, shapes = torch.zeros(1, 1, n, n), []
+    with torch.no_grad():
+        for step in (conv1, lambda x: F.max_pool2d(x, 2, 2), conv2, lambda x: F.max_pool2d(x, 2, 2)):
+            t = step(t)
+            shapes.append(tuple(t.shape[1:]))
+    return tuple(shapes)
+
+
+def _sides_right(data: list[list[float]]) -> bool:
+    return data == [[shape[-1] for shape in _network_maps(n, p or 0)] for n, p in NETWORK_CASES]
+
+
+def _features_right(data: list[float]) -> bool:
+    expected = [torch.Size(_network_maps(n, p or 0)[-1]).numel() for n, p in NETWORK_CASES]
+    return data == expected
+
+
+exercise("02.1", "The output-size formula", needs=["conv_output_size", "side_lengths", "fc1_in_features"],
+         checks=[
     Check("conv_output_size agrees with real PyTorch layers (kernel, stride and padding)",
-          _formula_matches_pytorch,
-          "conv_output_size(n, kernel_size, stride=1, padding=0) should return (n - k + 2p) // s + 1, "
-          "an int; try it on conv1 (28 with a 5x5 kernel) and compare with the shapes printed in step 3"),
-    Check("side_lengths are the sides after conv1, pool, conv2, pool",
-          lambda ns: matches([int(n) for n in ns["side_lengths"]], "6da7a4ca24698028"),
-          "side_lengths should list 4 side lengths, each computed from the previous one with "
-          "conv_output_size (a pooling layer is a 2x2 kernel with stride 2)"),
-    Check("padded_fc1_in_features is what fc1 would need with padding=2 in conv1",
-          lambda ns: matches(int(ns["padded_fc1_in_features"]), "ffa06e242a9bf994"),
-          "with padding=2, conv1 keeps the 28x28 size; follow the sides through the four layers and "
-          "multiply the last side squared by conv2's 12 channels"),
+          _sizes,
+          "count the positions where a window of k values fits in a row of n values with p zeros added "
+          "at each end, when the window moves s values at a time (a window that does not fit is "
+          "dropped, and the result is a whole number); the Shape section of the nn.Conv2d "
+          "documentation states the rule, and step 3 gives the case without padding and stride",
+          judge=_sizes_right, points=2),
+    Check("side_lengths gives the sides after conv1, pool, conv2 and pool for image sizes and conv1 "
+          "paddings the check picks",
+          _side_lengths,
+          "side_lengths should return 4 sides, each computed from the previous one with "
+          "conv_output_size; conv1's padding is an argument (only conv1 gets it), and a pooling layer "
+          "is a 2x2 window moving 2 values at a time",
+          judge=_sides_right),
+    Check("fc1_in_features is the number of values fc1 receives per image for those sizes",
+          _fc1_in_features,
+          "fc1 receives conv2's maps flattened: every channel of conv2 contributes one map of the last "
+          "side length squared",
+          judge=_features_right),
 ])
 
 
-def _layer_numel(network: nn.Module, layer: str) -> int:
-    return sum(p.numel() for p in getattr(network, layer).parameters())
+# -- 02.2 ------------------------------------------------------------------------------------------
+
+LINEAR_CASES = ((192, 120), (60, 10), (3, 7), (1, 1))  # (in_features, out_features)
+CONV_CASES = ((1, 6, 5), (6, 12, 5), (3, 8, 3), (4, 2, 1))  # (in_channels, out_channels, kernel_size)
 
 
-exercise("02.2", "Parameters counted by hand", needs=["by_hand"], checks=[
-    Check("by_hand has one count for each of the five layers",
-          lambda ns: set(ns["by_hand"]) == set(LAYERS),
-          f"by_hand should be a dict with the keys {', '.join(LAYERS)}"),
-    Check("every layer's count equals its numel()",
-          lambda ns: all(int(ns["by_hand"][layer]) == _layer_numel(ns["network"], layer)
-                         for layer in LAYERS),
-          "a conv layer has out_channels * in_channels * k * k weights plus out_channels biases; a "
-          "linear layer out_features * in_features weights plus out_features biases"),
-    Check("the counts add up to the network's total",
-          lambda ns: sum(int(v) for v in ns["by_hand"].values()) == count_parameters(ns["network"]),
-          "add up the five layers' counts; compare with fh.count_parameters(network)"),
+def _counts(ns: Mapping[str, Any], name: str, cases: tuple[tuple[int, ...], ...]) -> list[float]:
+    return [_number(ns[name](*sizes)) for sizes in cases]
+
+
+def _numel(layer: nn.Module) -> int:
+    return sum(p.numel() for p in layer.parameters())
+
+
+@functools.cache
+@_keeps_rng
+def _linear_numel(in_features: int, out_features: int) -> int:
+    return _numel(nn.Linear(in_features, out_features))
+
+
+@functools.cache
+@_keeps_rng
+def _conv_numel(in_channels: int, out_channels: int, kernel_size: int) -> int:
+    return _numel(nn.Conv2d(in_channels, out_channels, kernel_size))
+
+
+def _without_layers(ns: Mapping[str, Any]) -> list[float]:
+    """Both counts for one size each while ``nn.Linear`` and ``nn.Conv2d`` cannot be built."""
+
+    def refuse(*args: Any, **kwargs: Any) -> None:
+        raise RuntimeError("building layers is switched off for this check")
+
+    with mock.patch.object(nn, "Linear", refuse), mock.patch.object(nn, "Conv2d", refuse):
+        return _counts(ns, "linear_parameters", LINEAR_CASES[2:3]) + _counts(
+            ns, "conv_parameters", CONV_CASES[2:3])
+
+
+exercise("02.2", "Parameters counted by hand", needs=["conv_parameters", "linear_parameters"], checks=[
+    Check("linear_parameters equals the numel() of real nn.Linear layers of sizes the check picks",
+          lambda ns: _counts(ns, "linear_parameters", LINEAR_CASES),
+          "a linear layer's weight holds one number for every pair of an input and an output, and its "
+          "bias one number per output; step 2 printed the shapes of fc1's weight and bias",
+          judge=lambda data: data == [_linear_numel(*sizes) for sizes in LINEAR_CASES]),
+    Check("conv_parameters equals the numel() of real nn.Conv2d layers of sizes the check picks",
+          lambda ns: _counts(ns, "conv_parameters", CONV_CASES),
+          "a conv layer has one filter per output channel, and each filter covers every input channel "
+          "with a k x k window; add one bias per output channel (step 2 printed conv2's shapes)",
+          judge=lambda data: data == [_conv_numel(*sizes) for sizes in CONV_CASES]),
+    Check("both are counted by hand (they work without building a layer)",
+          _without_layers,
+          "compute the counts from the sizes with arithmetic rather than building a layer and asking "
+          "it",
+          judge=lambda data: data == [_linear_numel(*LINEAR_CASES[2]), _conv_numel(*CONV_CASES[2])]),
 ])
 
 
-def _wide_output_shape(ns: Mapping[str, Any]) -> bool:
+# -- 02.3 ------------------------------------------------------------------------------------------
+
+WIDE_FILTERS = 24
+
+
+@functools.cache
+@_keeps_rng
+def _wide_shapes() -> dict[str, list[int]]:
+    """The parameter shapes of the course network with ``WIDE_FILTERS`` filters in conv2."""
+    flattened = WIDE_FILTERS * _network_maps(28, 0)[-1][-1] ** 2
+    layers = {"conv1": nn.Conv2d(1, 6, 5), "conv2": nn.Conv2d(6, WIDE_FILTERS, 5),
+              "fc1": nn.Linear(flattened, 120), "fc2": nn.Linear(120, 60), "out": nn.Linear(60, 10)}
+    return {f"{name}.{kind}": list(p.shape) for name, layer in layers.items()
+            for kind, p in layer.named_parameters()}
+
+
+def _wide_network(ns: Mapping[str, Any], seed: int = 0) -> nn.Module:
+    """A ``WideNetwork()`` built from ``seed`` without moving the notebook's random numbers."""
+    with seeded(seed):
+        return ns["WideNetwork"]()
+
+
+def _images(count: int) -> torch.Tensor:
+    return torch.rand(count, 1, 28, 28, generator=torch.Generator().manual_seed(4))
+
+
+def _output_shape(ns: Mapping[str, Any]) -> list[int]:
     with torch.no_grad():
-        return tuple(ns["WideNetwork"]()(torch.zeros(3, 1, 28, 28)).shape) == (3, 10)
+        return list(_wide_network(ns)(_images(3)).shape)
 
 
-def _fc1_fits_conv2(ns: Mapping[str, Any]) -> bool:
-    """fc1 takes exactly what the wider conv layers produce for one image, flattened."""
-    wide = ns["WideNetwork"]()
+def _parameter_shapes(ns: Mapping[str, Any]) -> dict[str, list[int]]:
+    return {name: list(p.shape) for name, p in _wide_network(ns).named_parameters()}
+
+
+def _forward(ns: Mapping[str, Any]) -> dict[str, Any]:
+    """The network's weights and its output for a batch of images the check makes."""
+    network = _wide_network(ns, seed=1)
     with torch.no_grad():
-        t = F.max_pool2d(F.relu(wide.conv1(torch.zeros(1, 1, 28, 28))), 2, 2)
-        t = F.max_pool2d(F.relu(wide.conv2(t)), 2, 2)
-    return wide.conv2.out_channels == 24 and wide.fc1.in_features == t.numel()
+        output = network(_images(5))
+    return {"state": {k: plain_tensor(v) for k, v in network.state_dict().items()},
+            "output": plain_tensor(output)}
 
 
-exercise("02.3", "A wider conv2", needs=["WideNetwork", "wide_parameter_count"], checks=[
+def _expected_output(state: Mapping[str, torch.Tensor], images: torch.Tensor) -> torch.Tensor:
+    """The course network's forward pass, in functions, with the weights in ``state``."""
+    t = F.max_pool2d(F.relu(F.conv2d(images, state["conv1.weight"], state["conv1.bias"])), 2, 2)
+    t = F.max_pool2d(F.relu(F.conv2d(t, state["conv2.weight"], state["conv2.bias"])), 2, 2)
+    t = F.relu(F.linear(t.flatten(1), state["fc1.weight"], state["fc1.bias"]))
+    t = F.relu(F.linear(t, state["fc2.weight"], state["fc2.bias"]))
+    return F.linear(t, state["out.weight"], state["out.bias"])
+
+
+def _forward_right(data: Mapping[str, Any]) -> bool:
+    state, output = data["state"], data["output"]
+    if {k: list(v.shape) for k, v in state.items()} != _wide_shapes():
+        return False
+    expected = _expected_output(state, _images(5))
+    return output.shape == expected.shape and torch.allclose(output, expected, atol=1e-5)
+
+
+exercise("02.3", "A wider conv2", needs=["WideNetwork"], checks=[
     Check("WideNetwork maps a batch [3, 1, 28, 28] to [3, 10]",
-          _wide_output_shape,
+          _output_shape,
           "WideNetwork() should build its layers in __init__ and its forward should return the "
-          "output layer's result (a batch of 3 images gives 3 rows of 10 scores)"),
-    Check("conv2 has 24 filters and fc1 accepts what conv2 now produces",
-          _fc1_fits_conv2,
-          "with 24 filters, conv2 outputs 24 maps: fc1's in_features and the reshape in forward must "
-          "follow (the maps are still 4x4 after pooling)"),
-    Check("wide_parameter_count is the wider network's number of parameters",
-          lambda ns: int(ns["wide_parameter_count"]) == count_parameters(ns["WideNetwork"]())
-          and matches(int(ns["wide_parameter_count"]), "57d2db7628ce15e3"),
-          "count the parameters of a WideNetwork() instance (fh.count_parameters or numel())"),
+          "output layer's result (a batch of 3 images gives 3 rows of 10 scores)",
+          judge=lambda data: data == [3, 10]),
+    Check("its layers are Network's, with 24 filters in conv2 and fc1 sized for what conv2 now gives",
+          _parameter_shapes,
+          "keep Network's layers and their names; with 24 filters, conv2 gives 24 maps per image, and "
+          "the first linear layer must take all of their values (the maps keep their size)",
+          judge=lambda data: data == _wide_shapes()),
+    Check("its forward computes what Network's does, with the wider layers",
+          _forward,
+          "forward should apply the same steps as Network's, in the same order; the flattening must "
+          "follow the new number of maps too, or the images of a batch get mixed up",
+          judge=_forward_right, points=2),
 ])

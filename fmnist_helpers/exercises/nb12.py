@@ -1,184 +1,371 @@
 """Checks for the exercises of notebook 12 (the accuracy ladder).
 
-Counts are compared with hashes of the expected values; everything that depends on training is
-recomputed from the notebook's own objects (its rung networks, validation images and ladder), so
-nothing here holds an expected accuracy.
+Every exercise asks for functions, and every check calls them on inputs it makes itself (layer
+sizes, seeded logits, a small seeded network and batch, schedule settings, constant networks and
+tiny validation sets). Probes return plain data; judges recompute the expected results with the
+package's and PyTorch's own functions (``conv_bn_relu``, ``nn.Linear``, ``F.cross_entropy``,
+``predict_with_flip``, ``OneCycleLR``), never with the student's code or the notebook's state.
 """
 
 from __future__ import annotations
 
+import functools
 import math
-from collections.abc import Mapping
+import numbers
+from collections.abc import Callable, Mapping, Sequence
 from typing import Any
 
 import torch
 import torch.nn.functional as F
+from torch import nn
 
+from ..augment import predict_with_flip
 from ..batches import TensorBatches
-from ..models import CapstoneNet
+from ..models import CapstoneNet, conv_bn_relu
 from ..network import count_parameters
-from ..train import evaluate
-from .engine import Check, between, exercise, matches
+from .engine import Check, exercise
+from .probing import seeded
 
-LADDER_RUNGS = 7  # six trained rungs and the flip-TTA row, before any rung of exercise 5
-RUNG_6 = "+ label smoothing"
+PARAMETER_BUDGET = 100_000
+
+
+# --- plain data from whatever an answer returned --------------------------------------------------
+
+def _number(value: Any) -> Any:
+    """A returned number as an int or a float (a one-element tensor too); anything else as its repr,
+    which no judge accepts."""
+    if isinstance(value, torch.Tensor) and value.numel() == 1:
+        value = value.item()
+    if isinstance(value, numbers.Integral) and not isinstance(value, bool):
+        return int(value)
+    if isinstance(value, numbers.Real) and not isinstance(value, bool):
+        return float(value)
+    return repr(value)[:200]
+
+
+def _tensor(value: Any) -> torch.Tensor:
+    """A returned tensor, detached and on the CPU."""
+    return torch.as_tensor(value).detach().cpu()
+
+
+def _flag(value: Any) -> Any:
+    """A returned truth value as a bool (a one-element tensor or a NumPy bool too); else its repr."""
+    if isinstance(value, torch.Tensor) and value.numel() == 1:
+        value = value.item()
+    if type(value).__name__ in ("bool", "bool_"):  # Python's bool, NumPy's bool_ (numpy.bool in 2.x)
+        return bool(value)
+    return repr(value)[:200]
+
+
+def _equal_counts(values: Any, expected: Sequence[int]) -> bool:
+    """Whether ``values`` are the numbers ``expected``, one for one."""
+    return (isinstance(values, list) and len(values) == len(expected)
+            and all(isinstance(v, (int, float)) and v == e for v, e in zip(values, expected, strict=True)))
 
 
 # --- 12.1 count by hand ---------------------------------------------------------------------------
 
-def _count(ns: Mapping[str, Any], name: str, digest: str) -> bool:
-    value = ns[name]
-    return isinstance(value, int) and not isinstance(value, bool) and matches(value, digest)
+BLOCK_SIZES = ((1, 16), (16, 32), (32, 64), (64, 64), (3, 7))
+"""``(in_channels, out_channels)`` of the conv blocks the check counts."""
+HEAD_SIZES = ((64, 10), (96, 10), (64, 5), (7, 3))
+"""``(channels, classes)`` of the averaging heads."""
+FLATTEN_SIZES = ((64, 7, 7, 10), (32, 14, 14, 10), (48, 5, 3, 4))
+"""``(channels, height, width, classes)`` of the flattening heads."""
+
+
+def _counts(ns: Mapping[str, Any], name: str, sizes: Sequence[tuple[int, ...]]) -> list[Any]:
+    return [_number(ns[name](*size)) for size in sizes]
+
+
+@functools.cache
+def _expected_counts(name: str) -> tuple[int, ...]:
+    """The parameters of the modules themselves, counted by the package."""
+    if name == "block_parameters":
+        return tuple(count_parameters(conv_bn_relu(i, o)) for i, o in BLOCK_SIZES)
+    if name == "head_parameters":
+        return tuple(count_parameters(nn.Linear(c, k)) for c, k in HEAD_SIZES)
+    return tuple(count_parameters(nn.Linear(c * h * w, k)) for c, h, w, k in FLATTEN_SIZES)
+
+
+def _count_check(name: str, sizes: Sequence[tuple[int, ...]], description: str, hint: str) -> Check:
+    return Check(description, lambda ns: _counts(ns, name, sizes), hint,
+                 judge=lambda data: _equal_counts(data, _expected_counts(name)))
 
 
 exercise("12.1", "count by hand", needs=["block_parameters", "head_parameters",
                                          "flatten_head_parameters"], checks=[
-    Check("block_parameters is the parameter count of conv_bn_relu(32, 64)",
-          lambda ns: _count(ns, "block_parameters", "89af38dd8047f4a1"),
-          "a 3x3 convolution from 32 to 64 channels has 3 * 3 * 32 weights per output channel and no "
-          "bias; BatchNorm2d(64) learns a gamma and a beta per channel (its running statistics are "
-          "buffers, not parameters)"),
-    Check("head_parameters is the parameter count of CapstoneNet's head",
-          lambda ns: _count(ns, "head_parameters", "cee33c2ffd09ef7c"),
-          "the head is a Linear layer from the 64 averaged feature maps to 10 classes: a weight per "
-          "pair, plus one bias per class"),
-    Check("flatten_head_parameters is the count of a linear layer from the flattened 64 x 7 x 7 maps",
-          lambda ns: _count(ns, "flatten_head_parameters", "9706f80942192689"),
-          "flattening gives 64 * 7 * 7 features per image; a Linear layer to 10 classes has a weight "
-          "per feature and class, plus 10 biases"),
+    _count_check("block_parameters", BLOCK_SIZES,
+                 "block_parameters(in, out) is the parameter count of conv_bn_relu(in, out), for five "
+                 "channel pairs",
+                 "list what each layer of the block learns: nn.Conv2d's and nn.BatchNorm2d's "
+                 "documentation name their learnable weights under 'Variables'. This convolution has "
+                 "no bias, and batch norm's running statistics are buffers, not parameters"),
+    _count_check("head_parameters", HEAD_SIZES,
+                 "head_parameters(channels, classes) is the count of an averaging head, for four sizes",
+                 "global average pooling leaves one feature per channel; a linear layer learns a weight "
+                 "for every pair of input feature and output, and a bias per output"),
+    _count_check("flatten_head_parameters", FLATTEN_SIZES,
+                 "flatten_head_parameters(channels, height, width, classes) is the count of a linear "
+                 "layer on the flattened maps, for three sizes",
+                 "flattening keeps every position of every feature map as a feature of its own; the "
+                 "linear layer then learns as an averaging head does, on many more features"),
 ])
 
 
 # --- 12.2 label smoothing by hand -----------------------------------------------------------------
 
-def _same_as_torch(ns: Mapping[str, Any], smoothing: float, seed: int) -> bool:
+PLAIN_CASES = ((0.0, 0, 10),)
+"""``(smoothing, seed, classes)`` of the losses without smoothing."""
+SMOOTHED_CASES = ((0.1, 1, 10), (0.3, 2, 10), (0.2, 3, 4))
+LOWEST_CASES = ((0.1, 10), (0.2, 10), (0.1, 4), (0.3, 3))
+"""``(smoothing, classes)`` for the smallest loss."""
+
+
+def _loss_inputs(seed: int, classes: int) -> tuple[torch.Tensor, torch.Tensor]:
+    """Seeded logits of 16 images and their labels."""
     generator = torch.Generator().manual_seed(seed)
-    logits = torch.randn(16, 10, generator=generator) * 3
-    labels = torch.randint(0, 10, (16,), generator=generator)
-    value = ns["smoothed_cross_entropy"](logits, labels, smoothing)
-    expected = F.cross_entropy(logits, labels, label_smoothing=smoothing)
-    return isinstance(value, torch.Tensor) and value.numel() == 1 and torch.allclose(
-        value.float().reshape(()), expected, atol=1e-5)
+    return torch.randn(16, classes, generator=generator) * 3, torch.randint(0, classes, (16,),
+                                                                             generator=generator)
+
+
+def _losses(ns: Mapping[str, Any], cases: Sequence[tuple[float, int, int]]) -> list[torch.Tensor]:
+    return [_tensor(ns["smoothed_cross_entropy"](*_loss_inputs(seed, classes), smoothing))
+            for smoothing, seed, classes in cases]
+
+
+def _same_as_torch(values: list[torch.Tensor], cases: Sequence[tuple[float, int, int]]) -> bool:
+    """Whether each value is one number equal to ``F.cross_entropy(..., label_smoothing=...)``."""
+    if not isinstance(values, list) or len(values) != len(cases):
+        return False
+    for value, (smoothing, seed, classes) in zip(values, cases, strict=True):
+        expected = F.cross_entropy(*_loss_inputs(seed, classes), label_smoothing=smoothing)
+        if not (isinstance(value, torch.Tensor) and value.numel() == 1 and value.is_floating_point()
+                and torch.allclose(value.float().reshape(()), expected, atol=1e-5)):
+            return False
+    return True
+
+
+@functools.cache
+def _lowest_loss(smoothing: float, classes: int) -> float:
+    """PyTorch's smoothed loss where the predicted probabilities are the smoothed target itself."""
+    target = torch.full((classes,), smoothing / classes, dtype=torch.float64)
+    target[0] += 1 - smoothing
+    return F.cross_entropy(target.log()[None], torch.tensor([0]), label_smoothing=smoothing).item()
+
+
+def _lowest_right(values: Any) -> bool:
+    return (isinstance(values, list) and len(values) == len(LOWEST_CASES)
+            and all(isinstance(v, float | int) and math.isclose(v, _lowest_loss(*case), rel_tol=1e-4)
+                    for v, case in zip(values, LOWEST_CASES, strict=True)))
 
 
 exercise("12.2", "label smoothing by hand", needs=["smoothed_cross_entropy", "lowest_smoothed_loss"],
          checks=[
-    Check("with smoothing 0 it is the plain cross-entropy (a batch mean)",
-          lambda ns: _same_as_torch(ns, 0.0, 0),
-          "take -(targets * F.log_softmax(logits, dim=1)).sum(dim=1), then the mean over the batch; "
-          "with smoothing 0 the targets are one-hot (F.one_hot(labels, 10).float())"),
-    Check("with smoothing 0.1 and 0.3 it equals F.cross_entropy(..., label_smoothing=...)",
-          lambda ns: _same_as_torch(ns, 0.1, 1) and _same_as_torch(ns, 0.3, 2),
-          "the smoothed target is one_hot * (1 - smoothing) + smoothing / number of classes: every "
-          "class gets smoothing / 10, the true class also gets 1 - smoothing"),
-    Check("lowest_smoothed_loss is the smallest loss possible with smoothing 0.1 (to 3 decimals)",
-          lambda ns: between(ns["lowest_smoothed_loss"], 0.0, 10.0)
-          and matches(ns["lowest_smoothed_loss"], "9b1356fe79c71f53"),
-          "the cross-entropy between a target and a prediction is smallest when the predicted "
-          "probabilities equal the target; compute -(target * target.log()).sum() for the smoothed "
-          "target of one image"),
+    Check("with smoothing 0 it is the plain cross-entropy, a mean over the batch",
+          lambda ns: _losses(ns, PLAIN_CASES),
+          "with smoothing 0 the target is one-hot and the loss is the ordinary cross-entropy; reduce "
+          "over the classes of each image first, then average over the images (not a sum)",
+          judge=lambda data: _same_as_torch(data, PLAIN_CASES)),
+    Check("with smoothing 0.1 and 0.3 (10 classes) and 0.2 (4 classes) it equals PyTorch's "
+          "label-smoothed cross-entropy",
+          lambda ns: _losses(ns, SMOOTHED_CASES),
+          "label smoothing takes the share given by smoothing away from the true class and spreads it evenly "
+          "over all the classes, the true class included, so each target still sums to 1 (the "
+          "section on rung 6 prints one); the number of classes comes from the logits",
+          judge=lambda data: _same_as_torch(data, SMOOTHED_CASES), points=2),
+    Check("lowest_smoothed_loss(smoothing, classes) is the smallest value the loss can take, for four "
+          "settings",
+          lambda ns: [_number(ns["lowest_smoothed_loss"](*case)) for case in LOWEST_CASES],
+          "a cross-entropy is smallest when the predicted probabilities equal the target, and there "
+          "it is the target's entropy; build the smoothed target for the given number of classes",
+          judge=_lowest_right),
 ])
 
 
 # --- 12.3 up, down, left, right -------------------------------------------------------------------
 
-def _flipped_accuracy(ns: Mapping[str, Any], dim: int) -> float:
-    images = ns["val_norm"].flip(dim)
-    return evaluate(ns["rung_models"][RUNG_6], TensorBatches(images, ns["val_y"], 1000)).accuracy
+def _flip_setup() -> tuple[nn.Module, torch.Tensor]:
+    """A small seeded network (a convolution, then a linear layer) in eval mode, and 8 images."""
+    with seeded(1203):
+        model = nn.Sequential(nn.Conv2d(1, 4, 5), nn.ReLU(), nn.Flatten(), nn.Linear(4 * 24 * 24, 10))
+    images = torch.randn(8, 1, 28, 28, generator=torch.Generator().manual_seed(1204))
+    return model.eval(), images
 
 
-def _flip_check(ns: Mapping[str, Any], name: str, dim: int) -> bool:
-    value = ns[name]
-    return between(value, 0.0, 1.0) and math.isclose(value, _flipped_accuracy(ns, dim), abs_tol=1e-4)
+VIEWS: dict[str, Callable[[nn.Module, torch.Tensor], torch.Tensor]] = {
+    "mirrored_logits": lambda model, images: model(images.flip(-1)),
+    "upside_down_logits": lambda model, images: model(images.flip(-2)),
+    "flip_tta_logits": predict_with_flip,
+}
+"""The expected logits of each answer function."""
 
 
-exercise("12.3", "up, down, left, right", needs=["hflip_accuracy", "vflip_accuracy"], checks=[
-    Check("hflip_accuracy is rung 6's accuracy on the validation images mirrored left-right",
-          lambda ns: _flip_check(ns, "hflip_accuracy", -1),
-          "mirror left-right along the last dimension (width): val_norm.flip(-1); measure "
-          "rung_models['+ label smoothing'] with fh.evaluate on TensorBatches of the flipped images "
-          "and val_y, and keep .accuracy"),
-    Check("vflip_accuracy is its accuracy on the validation images turned upside down",
-          lambda ns: _flip_check(ns, "vflip_accuracy", -2),
-          "turning an image upside down flips its rows: the height is dimension -2 of [N, 1, 28, 28]"),
+def _view_logits(ns: Mapping[str, Any], name: str) -> torch.Tensor:
+    model, images = _flip_setup()
+    with torch.no_grad():  # as fh.evaluate calls it
+        return _tensor(ns[name](model, images))
+
+
+@functools.cache
+def _expected_view(name: str) -> torch.Tensor:
+    model, images = _flip_setup()
+    with torch.no_grad():
+        return VIEWS[name](model, images)
+
+
+def _same_logits(data: Any, name: str) -> bool:
+    expected = _expected_view(name)
+    return (isinstance(data, torch.Tensor) and data.shape == expected.shape and data.is_floating_point()
+            and torch.allclose(data.float(), expected, rtol=1e-4, atol=1e-5))
+
+
+def _view_check(name: str, description: str, hint: str) -> Check:
+    return Check(description, lambda ns: _view_logits(ns, name), hint,
+                 judge=lambda data: _same_logits(data, name))
+
+
+exercise("12.3", "up, down, left, right",
+         needs=["mirrored_logits", "upside_down_logits", "flip_tta_logits"], checks=[
+    _view_check("mirrored_logits",
+                "mirrored_logits gives a small network's logits for its images mirrored left-right",
+                "mirroring reverses the order of the pixels in each row: which dimension of a batch "
+                "[N, 1, 28, 28] runs from left to right? (torch.flip's documentation)"),
+    _view_check("upside_down_logits",
+                "upside_down_logits gives its logits for the images turned upside down",
+                "turning an image upside down reverses the order of its rows: which dimension runs "
+                "from top to bottom? (The batch and channel dimensions are not the ones to reverse.)"),
+    _view_check("flip_tta_logits",
+                "flip_tta_logits gives the mean of its logits for the images and their mirror images",
+                "flip TTA asks the network about both views of each image, as it is and mirrored, and "
+                "averages the two sets of logits (rung 7)"),
 ])
 
 
 # --- 12.4 read the schedule -----------------------------------------------------------------------
 
-def _reference_schedule(lr: float) -> list[float]:
-    optimizer = torch.optim.Adam([torch.zeros(1, requires_grad=True)], lr=lr)
-    scheduler = torch.optim.lr_scheduler.OneCycleLR(optimizer, max_lr=lr, total_steps=1000,
-                                                    pct_start=0.25)
+NOTEBOOK_SCHEDULE = (0.01, 1000, 0.25)
+"""``(max_lr, total_steps, pct_start)`` as the exercise's cell uses them."""
+OTHER_SCHEDULES = ((0.1, 60, 0.4), (0.002, 9, 0.5), (0.03, 250, 0.1))
+
+
+def _rates(ns: Mapping[str, Any], settings: tuple[float, int, float]) -> list[Any]:
+    return [_number(rate) for rate in ns["one_cycle_rates"](*settings)]
+
+
+@functools.cache
+def _reference_rates(max_lr: float, total_steps: int, pct_start: float) -> tuple[float, ...]:
+    """The rate OneCycleLR sets for each step, read from an optimizer before each scheduler step."""
+    optimizer = torch.optim.Adam([torch.zeros(1, requires_grad=True)], lr=max_lr)
+    scheduler = torch.optim.lr_scheduler.OneCycleLR(optimizer, max_lr=max_lr, total_steps=total_steps,
+                                                    pct_start=pct_start)
     rates = []
-    for _ in range(1000):
+    for _ in range(total_steps):
         rates.append(optimizer.param_groups[0]["lr"])
         optimizer.step()
         scheduler.step()
-    return rates
+    return tuple(rates)
 
 
-def _schedule(ns: Mapping[str, Any]) -> bool:
-    rates = [float(r) for r in ns["schedule_lrs"]]
-    return len(rates) == 1000 and all(math.isclose(a, b, rel_tol=1e-6, abs_tol=1e-12)
-                                      for a, b in zip(rates, _reference_schedule(ns["lr"]), strict=True))
+def _same_rates(data: Any, settings: Sequence[tuple[float, int, float]]) -> bool:
+    if not isinstance(data, list) or len(data) != len(settings):
+        return False
+    for rates, setting in zip(data, settings, strict=True):
+        expected = _reference_rates(*setting)
+        if len(rates) != len(expected) or not all(
+                isinstance(r, float | int) and math.isclose(r, e, rel_tol=1e-6, abs_tol=1e-12)
+                for r, e in zip(rates, expected, strict=True)):
+            return False
+    return True
 
 
-def _peak(ns: Mapping[str, Any]) -> bool:
-    rates = _reference_schedule(ns["lr"])
-    return ns["peak_step"] == rates.index(max(rates))
+ALL_SCHEDULES = (NOTEBOOK_SCHEDULE, *OTHER_SCHEDULES)
 
-
-def _ratios(ns: Mapping[str, Any]) -> bool:
-    rates, lr = _reference_schedule(ns["lr"]), ns["lr"]
-    return (math.isclose(float(ns["start_ratio"]), lr / rates[0], rel_tol=1e-6)
-            and math.isclose(float(ns["end_ratio"]), lr / rates[-1], rel_tol=1e-6))
-
-
-exercise("12.4", "read the schedule", needs=["schedule_lrs", "peak_step", "start_ratio", "end_ratio"],
-         checks=[
-    Check("schedule_lrs holds the learning rate of each of the 1000 steps",
-          _schedule,
-          "build OneCycleLR(optimizer, max_lr=lr, total_steps=1000, pct_start=0.25); in a loop of "
-          "1000 steps append optimizer.param_groups[0]['lr'] first, then call optimizer.step() and "
-          "scheduler.step()"),
-    Check("peak_step is the index of the largest learning rate",
-          _peak,
-          "schedule_lrs.index(max(schedule_lrs)) gives the first step with the largest rate"),
-    Check("start_ratio and end_ratio are lr divided by the first and by the last rate",
-          _ratios,
-          "divide lr by schedule_lrs[0] and by schedule_lrs[-1]"),
+exercise("12.4", "read the schedule", needs=["one_cycle_rates"], checks=[
+    Check("one_cycle_rates(max_lr, total_steps, pct_start) returns one rate per step, for four settings",
+          lambda ns: [len(list(ns["one_cycle_rates"](*settings))) for settings in ALL_SCHEDULES],
+          "record one rate per training step, as many as total_steps, each the rate that step uses",
+          judge=lambda data: data == [steps for _, steps, _ in ALL_SCHEDULES]),
+    Check("its rates are OneCycleLR's for max_lr 0.01, 1000 steps and pct_start 0.25",
+          lambda ns: [_rates(ns, NOTEBOOK_SCHEDULE)],
+          "the rate a step uses is the optimizer's learning rate before the scheduler moves on to the "
+          "next step: read it there, once per step (rung 5 draws this curve)",
+          judge=lambda data: _same_rates(data, [NOTEBOOK_SCHEDULE]), points=2),
+    Check("and for other settings the check picks (max_lr, total_steps and pct_start)",
+          lambda ns: [_rates(ns, settings) for settings in OTHER_SCHEDULES],
+          "build the schedule from the function's arguments, not from the notebook's lr or fixed "
+          "numbers",
+          judge=lambda data: _same_rates(data, OTHER_SCHEDULES)),
 ])
 
 
 # --- 12.5 a rung of your own ----------------------------------------------------------------------
 
-def _own_rows(ns: Mapping[str, Any]) -> list[dict[str, Any]]:
-    return list(ns["ladder_rows"])[LADDER_RUNGS:]
+KEEP_CASES = {"data": (((60, 40), 0.0), ((35, 65), 0.0)), "margin": (((55, 45), 0.2), ((55, 45), 0.05))}
+"""``((images of class 0, images of class 1), margin)`` of the validation sets ``keep_rung`` is asked
+about: the new network always predicts class 0, the old one class 1."""
 
 
-def _recorded(ns: Mapping[str, Any]) -> bool:
-    return any(row["parameters"] == ns["my_rung_parameters"]
-               and math.isclose(row["validation accuracy"], ns["my_rung_accuracy"], abs_tol=1e-9)
-               for row in _own_rows(ns))
+def _constant_network(label: int) -> nn.Module:
+    """A network that predicts class ``label`` for every image."""
+    with seeded(0):
+        model = nn.Sequential(nn.Flatten(), nn.Linear(28 * 28, 10))
+    with torch.no_grad():
+        model[1].weight.zero_()
+        model[1].bias.copy_(F.one_hot(torch.tensor(label), 10).float())
+    return model
 
 
-def _budget(ns: Mapping[str, Any]) -> bool:
-    value = ns["my_rung_parameters"]
-    return isinstance(value, int) and count_parameters(CapstoneNet()) < value < 100_000
+def _validation(counts: tuple[int, int]) -> TensorBatches:
+    """Random images labelled ``counts[0]`` times 0, then ``counts[1]`` times 1, in batches of 32."""
+    labels = torch.tensor([0] * counts[0] + [1] * counts[1])
+    images = torch.randn(len(labels), 1, 28, 28, generator=torch.Generator().manual_seed(sum(counts)))
+    return TensorBatches(images, labels, 32)
 
 
-exercise("12.5", "a rung of your own", needs=["my_rung_parameters", "my_rung_accuracy"], checks=[
-    Check("a new rung was climbed after the ladder, and my_rung_* are its row's values",
-          _recorded,
-          "call climb(name, replace(recipe, network=your_key)) once, after adding your network to "
-          "NETWORKS; then read ladder_rows[-1]['parameters'] and ladder_rows[-1]['validation accuracy']"),
-    Check("the new network has more parameters than CapstoneNet and fewer than 100,000",
-          _budget,
-          "widen some stage of CapstoneNet(stages=...) (the default is ((16,), (32, 32), (64, 64))); "
-          "a 3x3 layer from c_in to c_out costs 9 * c_in * c_out + 2 * c_out parameters"),
-    Check("my_rung_accuracy is a validation accuracy: a fraction between 0 and 1",
-          lambda ns: between(ns["my_rung_accuracy"], 0.0, 1.0),
-          "store the accuracy as a fraction (the 'validation accuracy' of the row), not a count or a "
-          "percentage"),
+def _keep_answers(ns: Mapping[str, Any], kind: str) -> list[Any]:
+    return [_flag(ns["keep_rung"](_constant_network(0), _constant_network(1), _validation(counts), margin))
+            for counts, margin in KEEP_CASES[kind]]
+
+
+def _keep_expected(kind: str) -> list[bool]:
+    """Whether class 0's share beats class 1's by more than the margin, in each case."""
+    return [(zeros - ones) / (zeros + ones) > margin for (zeros, ones), margin in KEEP_CASES[kind]]
+
+
+def _my_network_outputs(ns: Mapping[str, Any]) -> dict[str, Any]:
+    model = ns["make_my_network"]()
+    images = torch.randn(3, 1, 28, 28, generator=torch.Generator().manual_seed(5))
+    was_training = model.training
+    model.eval()
+    with torch.no_grad():
+        shape = list(model(images).shape)
+    model.train(was_training)
+    return {"parameters": sum(p.numel() for p in model.parameters()), "shape": shape}
+
+
+def _within_budget(data: Any) -> bool:
+    return count_parameters(CapstoneNet()) < data["parameters"] < PARAMETER_BUDGET
+
+
+exercise("12.5", "a rung of your own", needs=["make_my_network", "keep_rung"], checks=[
+    Check("make_my_network() builds a network with more parameters than CapstoneNet and fewer than "
+          "100,000",
+          _my_network_outputs,
+          "widen a stage of CapstoneNet (its stages argument) or add a layer; exercise 1's functions "
+          "tell you what each layer costs",
+          judge=_within_budget),
+    Check("its network maps a batch [3, 1, 28, 28] to logits [3, 10]",
+          _my_network_outputs,
+          "the network takes a batch of 1 x 28 x 28 images and gives 10 logits per image",
+          judge=lambda data: data["shape"] == [3, 10]),
+    Check("keep_rung decides on the validation batches it is given (two sets that disagree)",
+          lambda ns: _keep_answers(ns, "data"),
+          "measure both networks on the batches passed in: they are the validation split, the only "
+          "data that may choose; the test set measures the final model once and never chooses",
+          judge=lambda data: data == _keep_expected("data"), points=2),
+    Check("keep_rung keeps the new network only when it gains more than margin",
+          lambda ns: _keep_answers(ns, "margin"),
+          "a gain no larger than margin could be a single seed's noise: such a rung is dropped; a "
+          "larger one is kept",
+          judge=lambda data: data == _keep_expected("margin")),
 ])
