@@ -13,21 +13,25 @@ from __future__ import annotations
 import hashlib
 import re
 import socket
+from dataclasses import replace
 from pathlib import Path
 
 import nbformat
 import pandas as pd
 import pytest
+from exercise_answers import verdicts
 from grading import grading_exercises  # noqa: F401  (registers 90.1, 90.2 and 91.1 here too)
 from grading.standin_course import first, write_course, write_submissions
 
-from fmnist_helpers.course import sandbox
+from fmnist_helpers.course import grade, sandbox
 from fmnist_helpers.course.cli import main
 from fmnist_helpers.course.cluster import TaskOutcome
 from fmnist_helpers.course.execute import NotebookResult, Status
 from fmnist_helpers.course.grade import check_submission, expected_exercises, grade_outcome, without_outputs
 from fmnist_helpers.course.gradebook import GRADE_COLUMNS
+from fmnist_helpers.course.grading_task import register
 from fmnist_helpers.course.tampering import code_findings
+from fmnist_helpers.exercises import EXERCISES
 
 GRADING = Path(__file__).parent / "grading"
 TIMEOUT_S = "5"  # the endless loop is stopped after this; every other cell takes well under it
@@ -125,7 +129,8 @@ def test_a_submission_cannot_read_write_or_connect_outside_its_folder(graded):
 def test_bombs_end_with_a_row_that_says_what_happened_and_leave_nothing_running(graded):
     _, out, _, _ = graded
     liam = (out / "liam.md").read_text()
-    assert "First error in the cell that starts `hog = bytearray(64 * 2**30)  # 64 GiB at once`, MemoryError." in liam
+    assert ("First error in the cell that starts `hog = bytearray(64 * 2**30)  # 64 GiB at once`, "
+            "MemoryError.") in liam
     for student in ("liam", "mia"):
         rows = _rows(out, student)
         first_exercise = rows[rows["exercise"] == "90.1"]
@@ -318,3 +323,28 @@ def test_a_task_the_grader_lost_is_not_graded():
 def test_expected_csv_is_a_table_of_the_right_columns():
     table = pd.read_csv(GRADING / "expected_grades.csv")
     assert list(table.columns) == GRADE_COLUMNS
+
+
+def test_the_example_hidden_checks_judge_the_course_exercise():
+    """``examples/hidden_checks.py`` (the README's example) loads and tells answers apart."""
+    before = EXERCISES["03.2"]
+    register([], (Path(__file__).parents[1] / "examples" / "hidden_checks.py").read_text())
+    try:
+        public = len(before.checks)
+        assert len(EXERCISES["03.2"].hidden) == 2
+        exact = verdicts("03.2", {"stable_log_softmax": lambda z: z - z.logsumexp(1, keepdim=True)})
+        in_float32 = {"stable_log_softmax": lambda z: (z - z.logsumexp(1, keepdim=True)).float()}
+        single = verdicts("03.2", in_float32)
+        assert exact[public:] == [True, True] and single[public:] == [False, True]
+    finally:
+        for key in EXERCISES:
+            EXERCISES[key] = replace(EXERCISES[key], hidden=())
+        assert EXERCISES["03.2"] == before
+
+
+def test_grading_says_when_it_runs_without_the_sandbox(monkeypatch):
+    monkeypatch.setattr(grade, "sandbox_support", lambda: (False, "the sandbox needs root (to "
+                                                           "create namespaces, mount and change uid)."))
+    assert grade.sandbox_notice(True) == ("OFF: the sandbox needs root (to create namespaces, mount and "
+                                          "change uid); submissions run with this user's rights and network")
+    assert grade.sandbox_notice(False).startswith("off (--no-sandbox)")

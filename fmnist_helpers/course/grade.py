@@ -296,7 +296,7 @@ def sandbox_notice(enabled: bool) -> str:
     if available:
         return ("on: each submission runs in a folder of its own, without network, with limits, "
                 "as an unprivileged user")
-    return f"OFF: {why}; submissions run with this user's rights and network"
+    return f"OFF: {why.rstrip('.')}; submissions run with this user's rights and network"
 
 
 def grade_submissions(

@@ -92,11 +92,11 @@ def probe(folder: Path, keys: Sequence[str], modules: Sequence[str], data_root: 
     """Run the probe process on the hand-over in ``folder``; its records by exercise, and what
     went wrong with the process ("" when nothing). ``wrap`` turns a command into its sandboxed one."""
     spec = {"handover": str(folder / "handover"), "exercises": list(keys), "modules": list(modules),
-            "hidden_checks": str(hidden) if hidden else None, "engine": engine.__file__,
+            "hidden_checks": str(hidden) if hidden else None, "engine": engine.__spec__.origin,
             "data_root": data_root}
     spec_path = folder / "grader" / "probe.json"
     spec_path.write_text(json.dumps(spec))
-    runner = Path(engine.__file__).with_name("probe_runner.py")
+    runner = Path(engine.__spec__.origin).with_name("probe_runner.py")
     command = wrap([sys.executable, str(runner), str(spec_path)])
     try:
         done = subprocess.run(command, capture_output=True, timeout=timeout, cwd=folder, check=False)
@@ -184,7 +184,7 @@ def _grade_in(stack: contextlib.ExitStack, folder: Path, notebook: Path, out_dir
             wrap = lambda command: sandbox.sandboxed_command(command, policies[1])  # noqa: E731
             sandbox_line = "on"
         else:
-            sandbox_line = f"off: {why}"
+            sandbox_line = f"off: {why.rstrip('.')}"
     try:
         with temporary_environment(env):
             result = run_notebook(notebook, out_dir, parameters, timeout=timeout, allow_errors=True,

@@ -33,6 +33,7 @@ import contextlib
 import ctypes
 import fcntl
 import functools
+import importlib.util
 import json
 import os
 import re
@@ -150,6 +151,15 @@ def sandbox_uid(pid: int) -> int:
     return UID_BASE + pid
 
 
+def package_dir() -> Path:
+    """The installed ``fmnist_helpers`` folder, found without importing the package (its
+    ``__init__`` imports torch, which the launcher has no use for)."""
+    spec = importlib.util.find_spec("fmnist_helpers")
+    if spec is None or spec.origin is None:
+        raise SandboxError("the course's package fmnist_helpers is not installed")
+    return Path(os.path.realpath(spec.origin)).parent
+
+
 def sandboxed_command(command: Sequence[str], policy: SandboxPolicy) -> list[str]:
     """``command`` prefixed by the launcher: ``[sys.executable, "-I", <this file>, <policy JSON>,
     "--", *command]``.
@@ -158,7 +168,8 @@ def sandboxed_command(command: Sequence[str], policy: SandboxPolicy) -> list[str
     package, whose ``__init__`` imports torch (2-6 s per launch, measured); the script needs only
     the standard library. ``-I`` keeps ``PYTHONPATH`` and the script's folder off its ``sys.path``.
     """
-    return [sys.executable, "-I", os.path.abspath(__file__), policy.to_json(), "--", *command]
+    return [sys.executable, "-I", str(package_dir() / "course" / "sandbox.py"), policy.to_json(), "--",
+            *command]
 
 
 def write_kernel_spec(jupyter_path: Path, policy: SandboxPolicy) -> str:
@@ -298,7 +309,7 @@ def resolve_policy(policy: SandboxPolicy) -> SandboxPolicy:
     shared = {Path(path) for path in (*SYSTEM_TMP, tempfile.gettempdir())}
     if len(folder.parts) < 3 or folder in shared:  # /, /tmp, /home, /etc, ...
         raise SandboxError(f"the task folder {folder} is a system folder")
-    for system in (Path(sys.prefix), Path(sys.base_prefix), Path(__file__).parents[1]):
+    for system in (Path(sys.prefix), Path(sys.base_prefix), package_dir()):
         system = Path(os.path.realpath(system))
         if folder == system or folder in system.parents or system in folder.parents:
             raise SandboxError(f"the task folder {folder} overlaps {system}, which must stay read-only")
@@ -420,7 +431,7 @@ def _plan(policy: SandboxPolicy, sockets: Path | None) -> list[tuple[Path, str]]
     user tmpfs), "ro" or "rw" (bind the path back at the same place). Shallow paths first, and at one
     depth tmpfs before binds: a path kept inside a hidden one is bound after the hiding, a hidden
     one inside a kept one is hidden after the keeping."""
-    package_root = Path(os.path.realpath(__file__)).parents[2]  # to `import fmnist_helpers`
+    package_root = package_dir().parent  # to `import fmnist_helpers`
     keep_ro = [Path(sys.base_prefix), Path(sys.prefix), package_root, *policy.readable]
     plan = [(Path(path), "tmp") for path in SYSTEM_TMP]
     plan += [(Path(path), "empty") for path in EMPTIED] + [(path, "empty") for path in policy.hidden]

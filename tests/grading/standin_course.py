@@ -128,7 +128,8 @@ def attempt(what, action):
         print(what, "failed:", type(error).__name__)
 attempt("read another submission", lambda: pathlib.Path({other!r}).read_text()[:20])
 attempt("list the submissions", lambda: os.listdir({submissions!r}))
-attempt("write beside the submissions", lambda: pathlib.Path({submissions!r}, "kate-was-here").write_text("x"))
+attempt("write beside the submissions",
+        lambda: pathlib.Path({submissions!r}, "kate-was-here").write_text("x"))
 attempt("write to the host's /tmp", lambda: pathlib.Path("/tmp/kate-was-here").write_text("x"))
 attempt("connect to 127.0.0.1", lambda: socket.create_connection(("127.0.0.1", {port}), timeout=2).close())
 print("uid", os.getuid())'''
