@@ -11,6 +11,10 @@
 
 Steps 1 and 2 run in the submission's sandbox (``sandbox``) unless it is switched off or cannot be
 had; then the grade says so.
+
+What this does not stop: a student's function, once a probe calls it, runs in the probe's process
+and could forge the data that probe returns. It still cannot reach the judge, and it can only claim
+outputs for the check's own inputs, which is what a right answer gives anyway.
 """
 
 from __future__ import annotations
