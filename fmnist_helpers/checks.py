@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import ast
+import math
 from collections.abc import Sequence
 from typing import Any
 
@@ -31,6 +32,8 @@ def check_float(name: str, value: Any, minimum: float | None = None,
     """
     if isinstance(value, bool) or not isinstance(value, (int, float)):
         raise ParameterError(f"{name} must be a number, got {value!r} ({type(value).__name__})")
+    if not math.isfinite(value):  # 1e1000 reads as inf; nan compares false with every bound
+        raise ParameterError(f"{name} must be a finite number, got {value}")
     if minimum is not None and (value < minimum or (value == minimum and not inclusive_minimum)):
         bound = "at least" if inclusive_minimum else "greater than"
         raise ParameterError(f"{name} must be {bound} {minimum}, got {value}")

@@ -64,9 +64,9 @@ RULES: dict[str, Rule] = {
     "out_dir": folder,
     "train_dir": folder,
     "device": device,
-    "seed": Limits(minimum=0),
+    "seed": Limits(minimum=0, maximum=2**32 - 1),  # NumPy's seeds stop there (set_seed seeds it too)
     "epochs": Limits(minimum=1),
-    "batch_size": Limits(minimum=1),
+    "batch_size": Limits(minimum=1, maximum=60_000),  # no batch holds more than the training set
     "eval_batch_size": Limits(minimum=1),
     "max_batches": Limits(minimum=1),
     "num_workers": Limits(minimum=0),

@@ -36,6 +36,10 @@ def test_papermill_type_text_is_read_as_the_same_types():
     ("lr", "0.01", float, "lr must be a number, got '0.01' (str)"),
     ("show_progress", "false", bool, "write False, with a capital letter"),
     ("batch_sizes", [100, 2.5], list[int], "batch_sizes[1] must be an integer"),
+    ("lr", float("inf"), float, "lr must be a finite number, got inf"),
+    ("lr", float("nan"), float, "lr must be a finite number, got nan"),
+    ("seed", 2**40, int, "seed must be at most 4294967295, got 1099511627776"),
+    ("batch_size", 60_001, int, "batch_size must be at most 60000, got 60001"),
 ])
 def test_wrong_types_name_the_parameter(name, value, annotation, message):
     with pytest.raises(ParameterError, match=re.escape(message)):
