@@ -252,9 +252,13 @@ def missing_message(key: str, missing: Sequence[str]) -> str:
 
 def probe_exercise(key: str, answers: Mapping[str, Any]) -> list[Any]:
     """The probe data of every check of exercise ``key`` (hidden ones last), in order. Student
-    code runs here; the list holds only plain data (see ``dump_probes``)."""
-    exercise = EXERCISES[key]
-    return [run_probe(check, answers) for check, _ in exercise.all_checks()]
+    code runs here; the list holds only plain data (see ``dump_probes``). Checks that share a probe
+    (one function, several judges) share its data: the student's code runs once per probe."""
+    data: dict[Callable[[Mapping[str, Any]], Any], Any] = {}
+    for check, _ in EXERCISES[key].all_checks():
+        if check.probe not in data:
+            data[check.probe] = run_probe(check, answers)
+    return [data[check.probe] for check, _ in EXERCISES[key].all_checks()]
 
 
 def judge_exercise(key: str, probes: Sequence[Any] | None, missing: Sequence[str] = (),
