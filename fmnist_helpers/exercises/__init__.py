@@ -3,7 +3,22 @@
 The engine is in ``engine``; each notebook's exercises and their checks are in ``nbNN``.
 """
 
-from . import nb01, nb02, nb03, nb04, nb05, nb06, nb07, nb08, nb09, nb10, nb11, nb12  # noqa: F401  (registers)
+from . import (  # noqa: F401  (registers)
+    nb01,
+    nb02,
+    nb03,
+    nb04,
+    nb05,
+    nb06,
+    nb07,
+    nb08,
+    nb09,
+    nb10,
+    nb11,
+    nb12,
+    nb13,
+    nb14,
+)
 from .engine import (
     CHECK_MIMETYPE,
     EXERCISES,

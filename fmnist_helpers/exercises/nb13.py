@@ -1,0 +1,3 @@
+"""Checks for the exercises of notebook 13 (generalization)."""
+
+from __future__ import annotations
