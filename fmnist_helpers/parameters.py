@@ -65,7 +65,7 @@ RULES: dict[str, Rule] = {
     "train_dir": folder,
     "device": device,
     "seed": Limits(minimum=0, maximum=2**32 - 1),  # NumPy's seeds stop there (set_seed seeds it too)
-    "epochs": Limits(minimum=1),
+    "epochs": Limits(minimum=1, maximum=1000),  # more is a typo: 04 would train for days
     "batch_size": Limits(minimum=1, maximum=60_000),  # no batch holds more than the training set
     "eval_batch_size": Limits(minimum=1),
     "max_batches": Limits(minimum=1),
@@ -78,15 +78,24 @@ RULES: dict[str, Rule] = {
     "num_threads": Limits(minimum=1),
     "num_runs_limit": Limits(minimum=1),
     "validation_size": Limits(minimum=1, maximum=59_999),
-    "rung_epochs": Limits(minimum=1),
+    "rung_epochs": Limits(minimum=1, maximum=1000),
     "crop_padding": Limits(minimum=0, maximum=14),
     "label_smoothing": Limits(minimum=0.0, maximum=1.0),
     "train_final_on_all": any_value,
+    "subset_size": Limits(minimum=1, maximum=59_999),
+    "train_sizes": Limits(minimum=1, maximum=59_999),
+    "run_seeds": Limits(minimum=0, maximum=2**32 - 1),
+    "weight_decay": Limits(minimum=0.0),
+    "dropout": Limits(minimum=0.0, maximum=0.9),
+    "patience": Limits(minimum=1),
     "lrs": Limits(above=0),
     "batch_sizes": Limits(minimum=1),
     "num_workers_list": Limits(minimum=0),
     "shuffles": any_value,
     "show_progress": any_value,
+    "image_folder": folder,  # 14: a folder of class-named subfolders of images
+    "images_per_class": Limits(minimum=1, maximum=1000),  # 14: the test set has 1000 of each class
+    "photo_count": Limits(minimum=10, maximum=10_000),  # 14: photo-like test images measured
     "open_tensorboard": any_value,
 }
 """The rule for each parameter name, shared by every notebook that declares it."""

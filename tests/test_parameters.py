@@ -40,6 +40,8 @@ def test_papermill_type_text_is_read_as_the_same_types():
     ("lr", float("nan"), float, "lr must be a finite number, got nan"),
     ("seed", 2**40, int, "seed must be at most 4294967295, got 1099511627776"),
     ("batch_size", 60_001, int, "batch_size must be at most 60000, got 60001"),
+    ("epochs", 100_000_000, int, "epochs must be at most 1000, got 100000000"),
+    ("rung_epochs", 1001, int, "rung_epochs must be at most 1000, got 1001"),
 ])
 def test_wrong_types_name_the_parameter(name, value, annotation, message):
     with pytest.raises(ParameterError, match=re.escape(message)):

@@ -63,6 +63,8 @@ REFUSED_PARAMETERS: list[tuple[str, str, Any, str]] = [
     ("12", "batch_size", 1, "batch_size must be at least 2, got 1"),
     ("12", "train_final_on_all", "no", "train_final_on_all must be True or False, got 'no'"),
     ("12", "num_threads", 0, "num_threads must be at least 1, got 0"),
+    ("13", "dropout", 1.0, "dropout must be at most 0.9, got 1.0"),
+    ("13", "patience", 0, "patience must be at least 1, got 0"),
 ]
 if NO_GPU:
     REFUSED_PARAMETERS.append(("04", "device", "cuda", "device='cuda' is not available on this machine"))
@@ -101,7 +103,7 @@ def test_runner_refuses_before_running(number, name, value, message, tmp_path, c
 
 
 RUNNER_REFUSALS: list[tuple[list[str], str]] = [
-    (["--only", "13"], "--only: no notebook '13'; the notebooks are: 01_data_etl"),
+    (["--only", "99"], "--only: no notebook '99'; the notebooks are: 01_data_etl"),
     (["-p", "epochs", "3", "--only", "02"], "-p epochs: no selected notebook has a parameter 'epochs'"),
     (["-p", "lr", "abc", "--only", "04"], "-p lr 'abc': 04_training.ipynb declares lr: float; "
                                           "lr must be a number, got 'abc' (str)"),
