@@ -16,13 +16,13 @@ LAB_FLAGS := $(if $(filter 0,$(shell id -u)),--allow-root)
 help:
 	@echo "make course     run every notebook in order into runs/<timestamp>/ (the main job)"
 	@echo "make test       unit tests, papermill quick runs and nbval checks of the notebooks"
-	@echo "make lab        JupyterLab on notebooks/ in the project environment"
+	@echo "make lab        JupyterLab on the course, opened at notebooks/ (OPEN=student: the student copies)"
 	@echo "make lint       ruff on the package, tests and notebooks"
 	@echo "make notebooks  re-execute the committed notebooks in place with their defaults"
 	@echo "make student    student copies (solutions stubbed, outputs cleared) in student/"
 	@echo "make bench      seconds per epoch: per-item loader (0/2 workers), in-memory, compute floor"
 	@echo "make site       the course as a website in build/site/ (ARGS=\"--edition instructor\": with answers)"
-	@echo "make test-browser  both editions of the website read in headless Chromium"
+	@echo "make test-browser  the website (both editions) and JupyterLab on student copies, in headless Chromium"
 
 $(STAMP): requirements.txt pyproject.toml
 	@test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -47,8 +47,13 @@ test: $(STAMP)
 	$(BIN)/python -m pytest tests $(NBVAL_COPIES) -n 2 --dist loadfile --nbval-lax \
 		--nbval-current-env --nbval-sanitize-with tests/nbval_sanitize.cfg $(ARGS)
 
+# JupyterLab's root is the course folder, so notebooks/ and student/ both open in it (a kernel starts
+# in its notebook's folder); OPEN names the folder or notebook it opens at: `make lab OPEN=student`.
+OPEN ?= notebooks
 lab: $(STAMP)
-	$(BIN)/jupyter lab $(LAB_FLAGS) notebooks/
+	@test -e "$(OPEN)" || { echo "make lab: there is no $(OPEN) in $(CURDIR)$(if $(filter student%,$(OPEN)),; \
+		make student writes the student copies)" >&2; exit 2; }
+	$(BIN)/jupyter lab $(LAB_FLAGS) --ServerApp.root_dir="$(CURDIR)" --LabApp.default_url="/lab/tree/$(OPEN)"
 
 lint: $(STAMP)
 	$(BIN)/ruff check .

@@ -14,9 +14,19 @@ from pathlib import Path
 NOTEBOOK_PATTERN = "[0-9][0-9]_*.ipynb"
 """The file names of the course's notebooks: ``04_training.ipynb``."""
 
+ASIDE_SUFFIX = ".new.ipynb"
+"""A newer student copy written beside one a student edited (``04_training.new.ipynb``): not a
+notebook of the course."""
+
+
+def numbered_notebooks(folder: str | os.PathLike[str]) -> list[Path]:
+    """The notebooks ``NN_topic.ipynb`` in ``folder``, in order (``*.new.ipynb`` left out)."""
+    return sorted(path for path in Path(folder).glob(NOTEBOOK_PATTERN)
+                  if not path.name.endswith(ASIDE_SUFFIX))
+
 
 def _holds_notebooks(folder: Path) -> bool:
-    return any((folder / "notebooks").glob(NOTEBOOK_PATTERN))
+    return bool(numbered_notebooks(folder / "notebooks"))
 
 
 def find_course_dir(start: str | os.PathLike[str] | None = None) -> Path | None:
@@ -42,6 +52,22 @@ def course_dir(start: str | os.PathLike[str] | None = None) -> Path:
     if explicit:
         return Path(explicit).expanduser().resolve()
     return find_course_dir(start) or Path.cwd().resolve()
+
+
+def outputs_dir(start: str | os.PathLike[str] | None = None) -> Path:
+    """Where notebooks running in ``start`` (default: the working directory, which is a kernel's
+    notebook folder) keep their results: ``outputs/`` in the course folder, or ``outputs/`` in
+    ``start`` itself when it is another folder of course notebooks (``student/``, a copy), so a
+    student's run never replaces the results the instructor's notebooks read.
+
+    >>> outputs_dir("student")  # doctest: +SKIP
+    PosixPath('/home/me/fmnist-course/student/outputs')
+    """
+    here = Path(start if start is not None else Path.cwd()).resolve()
+    course = course_dir(here)
+    if here != course / "notebooks" and numbered_notebooks(here):
+        return here / "outputs"
+    return course / "outputs"
 
 
 def resolve_env_path(value: str) -> Path:

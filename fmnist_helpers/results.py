@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import math
 import os
 import platform
 import sys
@@ -13,12 +14,14 @@ from typing import Any
 import torch
 import torchvision
 
-from .paths import course_dir
+from .paths import outputs_dir
 
 
 def default_out_dir(notebook: str) -> Path:
-    """Where a notebook writes when no ``out_dir`` is given: ``outputs/<notebook>`` in the course."""
-    return course_dir() / "outputs" / notebook
+    """Where a notebook writes when no ``out_dir`` is given (and where 05 looks for 04's weights):
+    ``outputs/<notebook>`` in the course, or in the folder of student copies the kernel runs in
+    (``student/outputs/<notebook>``; see ``paths.outputs_dir``)."""
+    return outputs_dir() / notebook
 
 
 def resolve_out_dir(out_dir: str | os.PathLike[str] | None, notebook: str) -> Path:
@@ -71,16 +74,45 @@ def jsonable(value: Any) -> Any:
     return value
 
 
+def not_finite(value: Any, where: str = "") -> list[str]:
+    """Where ``value`` (JSON-like, as ``jsonable`` gives) holds NaN or an infinity:
+    ``["loss", "epochs[3].loss"]``."""
+    if isinstance(value, float) and not math.isfinite(value):
+        return [where]
+    if isinstance(value, dict):
+        return [w for k, v in value.items() for w in not_finite(v, f"{where}.{k}" if where else str(k))]
+    if isinstance(value, list):
+        return [w for i, v in enumerate(value) for w in not_finite(v, f"{where}[{i}]")]
+    return []
+
+
+def _finite_or_none(value: Any) -> Any:
+    if isinstance(value, float) and not math.isfinite(value):
+        return None
+    if isinstance(value, dict):
+        return {k: _finite_or_none(v) for k, v in value.items()}
+    if isinstance(value, list):
+        return [_finite_or_none(v) for v in value]
+    return value
+
+
 def save_metrics(
     out_dir: str | os.PathLike[str],
     metrics: dict[str, Any],
     parameters: dict[str, Any] | None = None,
     seed: int | None = None,
 ) -> Path:
-    """Write ``metrics`` plus a ``provenance`` block to ``out_dir/metrics.json``; return its path."""
+    """Write ``metrics`` plus a ``provenance`` block to ``out_dir/metrics.json``; return its path.
+
+    The file is strict JSON: a NaN or infinite value (a loss that diverged) is written as ``null``
+    and its place listed under ``"not_finite"``, which run reports and sweeps show as a warning.
+    """
     path = Path(out_dir) / "metrics.json"
-    record = {**jsonable(metrics), "provenance": jsonable(provenance(seed, parameters))}
-    path.write_text(json.dumps(record, indent=2) + "\n")
+    values = jsonable(metrics)
+    record = {**_finite_or_none(values), "provenance": jsonable(provenance(seed, parameters))}
+    if not_finite(values):
+        record["not_finite"] = not_finite(values)
+    path.write_text(json.dumps(record, indent=2, allow_nan=False) + "\n")
     return path
 
 

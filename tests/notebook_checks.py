@@ -9,6 +9,7 @@ from typing import Any
 import nbformat
 import pytest
 
+from fmnist_helpers.course.notebook_files import RAISES_TAG
 from fmnist_helpers.course.student import STUB
 from fmnist_helpers.course.tampering import displayed_results
 from fmnist_helpers.exercises import EXERCISES
@@ -25,6 +26,14 @@ def errors(notebook: nbformat.NotebookNode) -> list[tuple[str, str]]:
             for output in cell.get("outputs", []) if output.output_type == "error"]
 
 
+def untagged_raising_cells(notebook: nbformat.NotebookNode) -> list[str]:
+    """The first lines of the cells that raised without the ``raises-exception`` tag: each would
+    stop JupyterLab's Run All (and nbclient) there, before the check cells after it."""
+    return [cell.source.splitlines()[0] for cell in notebook.cells if cell.cell_type == "code"
+            and any(o.output_type == "error" for o in cell.get("outputs", []))
+            and RAISES_TAG not in cell.metadata.get("tags", [])]
+
+
 def only_stubs_raised(notebook: nbformat.NotebookNode) -> bool:
     """Whether every cell that raised holds a stub and raised ``NotImplementedError``."""
     stub_line = STUB.splitlines()[-1].strip()
@@ -39,9 +48,10 @@ def check_results(notebook: nbformat.NotebookNode) -> list[dict[str, Any]]:
 
 def assert_student_copy_fails_with_hints(notebook: nbformat.NotebookNode,
                                          exercise_keys: set[str]) -> None:
-    """A student copy ran with only its stubs raising, and every check of ``exercise_keys`` failed
-    with its own hint or asked for its exercise first."""
+    """A student copy ran with only its stubs raising, each tagged so that Run All goes on past it,
+    and every check of ``exercise_keys`` failed with its own hint or asked for its exercise first."""
     assert only_stubs_raised(notebook)
+    assert not untagged_raising_cells(notebook)
     results = check_results(notebook)
     assert {r["exercise"] for r in results} == exercise_keys
     for result in results:
@@ -70,9 +80,10 @@ def exercise_keys(number: str) -> set[str]:
 
 def exercise_tests(*numbers: str) -> tuple[Callable[..., None], Callable[..., None]]:
     """The two tests of every notebook with exercises, parametrized over ``numbers``: the
-    instructor's answers pass every check; the student copy runs with only its stubs raising and
-    every check showing its hint. A test file binds them to ``test_...`` names, so the notebook's
-    quick run is shared with the file's other tests (``--dist loadfile``)."""
+    instructor's answers pass every check; the student copy runs with only its stubs raising (each
+    tagged ``raises-exception``) and every check showing its hint. A test file binds them to
+    ``test_...`` names, so the notebook's quick run is shared with the file's other tests
+    (``--dist loadfile``)."""
 
     @pytest.mark.parametrize("number", numbers)
     def instructor_checks_all_pass(quick_run: Callable[[str], Path], number: str) -> None:

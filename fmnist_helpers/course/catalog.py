@@ -5,12 +5,12 @@ from __future__ import annotations
 import functools
 from collections.abc import Mapping, Sequence
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-import pandas as pd
-import papermill as pm
+from ..paths import course_dir, numbered_notebooks
 
-from ..paths import NOTEBOOK_PATTERN, course_dir
+if TYPE_CHECKING:  # imported where used: `fmnist-course --help` must start fast
+    import pandas as pd
 
 PRESETS: dict[str, dict[str, Any]] = {
     # full: each notebook's own defaults; only progress bars are switched off (they clutter logs)
@@ -28,6 +28,14 @@ PRESETS: dict[str, dict[str, Any]] = {
     },
 }
 """Parameter values each preset passes to every notebook that declares the parameter."""
+
+DEFAULT_THREADS = 1
+"""Torch threads per notebook. Measured on the 2-core course machine (see the report): two
+single-threaded kernels finish a sweep sooner than two kernels of two threads, which fight for
+the same cores."""
+
+DEFAULT_TIMEOUT_S = 600.0
+"""Seconds one submitted notebook may run in all before it is stopped (an endless loop, say)."""
 
 OUTPUT_LINKS = {"train_dir": "04"}
 """A parameter that names another notebook's ``out_dir``: set to it when both run together."""
@@ -48,8 +56,9 @@ def default_runs_dir() -> Path:
 
 
 def discover_notebooks(folder: Path | None = None) -> list[Path]:
-    """The course's notebooks, ``NN_topic.ipynb``, in order, as absolute paths."""
-    return sorted(Path(folder or default_notebooks_dir()).expanduser().resolve().glob(NOTEBOOK_PATTERN))
+    """The course's notebooks, ``NN_topic.ipynb``, in order, as absolute paths (a student copy
+    written aside, ``NN_topic.new.ipynb``, is not one)."""
+    return numbered_notebooks(Path(folder or default_notebooks_dir()).expanduser().resolve())
 
 
 def notebook_number(path: Path) -> str:
@@ -71,6 +80,8 @@ def select_notebooks(only: str | Sequence[str] | None, folder: Path | None = Non
         raise CourseError(f"no notebooks NN_topic.ipynb in {folder or default_notebooks_dir()}; "
                           "run the command in the course folder or pass --notebooks-dir")
     if not only:
+        for path in notebooks:
+            check_readable(path)
         return notebooks
     wanted = [w.strip() for w in (only.split(",") if isinstance(only, str) else only) if w.strip()]
     chosen: list[Path] = []
@@ -81,11 +92,40 @@ def select_notebooks(only: str | Sequence[str] | None, folder: Path | None = Non
             known = ", ".join(p.stem for p in notebooks)
             raise CourseError(f"--only: no notebook {name!r}; the notebooks are: {known}")
         chosen += [p for p in matches if p not in chosen]
+    for path in chosen:
+        check_readable(path)
     return sorted(chosen)
 
 
 @functools.lru_cache(maxsize=64)
+def _problem(path: Path, mtime_ns: int) -> str | None:
+    import nbformat
+
+    try:
+        nbformat.reads(path.read_text(encoding="utf-8"), as_version=4)
+    except (OSError, UnicodeDecodeError, ValueError, nbformat.ValidationError) as error:
+        reason = getattr(error, "strerror", None) or str(error).splitlines()[0][:120]
+        return reason or type(error).__name__
+    return None
+
+
+def check_readable(path: Path) -> None:
+    """``CourseError`` naming ``path`` when it is not a notebook nbformat can read (its JSON cut
+    short, say), so that a command refuses before it runs or writes anything."""
+    path = Path(path)
+    try:
+        problem = _problem(path, path.stat().st_mtime_ns)
+    except OSError as error:
+        problem = error.strerror or str(error)
+    if problem is not None:
+        raise CourseError(f"{path} is not a readable notebook ({problem}); restore it (git checkout "
+                          f"-- {path.name}, in its folder) or move it out of {path.parent}")
+
+
+@functools.lru_cache(maxsize=64)
 def _inspect(path: Path, mtime_ns: int) -> dict[str, dict[str, Any]]:
+    import papermill as pm
+
     return pm.inspect_notebook(str(path))
 
 
@@ -122,8 +162,10 @@ def parameters_for(path: Path, preset: str, overrides: Mapping[str, Any], out_di
 
 def list_notebooks(folder: Path | None = None) -> pd.DataFrame:
     """Every notebook with its parameters, their types and defaults."""
+    import pandas as pd
+
     rows = []
-    for path in discover_notebooks(folder):
+    for path in select_notebooks(None, folder):  # refuses an empty folder or an unreadable notebook
         for name, spec in notebook_parameters(path).items():
             rows.append({"notebook": path.stem, "parameter": name,
                          "type": spec.get("inferred_type_name"), "default": spec.get("default"),

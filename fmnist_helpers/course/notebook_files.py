@@ -27,6 +27,8 @@ from traitlets import Bool
 from .environment import KERNEL_DISPLAY_NAME, KERNEL_NAME
 
 SOLUTION_TAG = "solution"
+RAISES_TAG = "raises-exception"
+"""JupyterLab's (and nbclient's) tag for a cell expected to raise: Run All goes on after it."""
 BEGIN, END = "### BEGIN SOLUTION", "### END SOLUTION"
 STUB = "# YOUR CODE HERE\nraise NotImplementedError()"
 
@@ -106,9 +108,13 @@ def has_answer(cell: nbformat.NotebookNode) -> bool:
 class StubSolutions(Preprocessor):
     """Answers out: solution regions and solution-tagged code cells become stubs, solution-tagged
     markdown cells are dropped. With ``clear_answer_outputs`` the outputs of the cells that held
-    an answer go too (printed results would give answers away); other outputs stay."""
+    an answer go too (printed results would give answers away); other outputs stay. With
+    ``tag_stubs`` every stubbed code cell is tagged ``raises-exception``: its stub raises until the
+    student answers, and Run All must still reach the check cells after it."""
 
     clear_answer_outputs = Bool(True, help="clear the outputs of the cells that held an answer").tag(
+        config=True)
+    tag_stubs = Bool(False, help="tag stubbed cells raises-exception (a student copy)").tag(
         config=True)
 
     def preprocess(self, nb: nbformat.NotebookNode, resources: dict[str, Any]) -> tuple[Any, Any]:
@@ -122,15 +128,17 @@ class StubSolutions(Preprocessor):
         """One code cell: its answer stubbed, its outputs cleared if it held one."""
         if cell.cell_type == "code" and has_answer(cell):
             cell.source = STUB if is_tagged(cell, SOLUTION_TAG) else stub_solution_regions(cell.source)
+            if self.tag_stubs and not is_tagged(cell, RAISES_TAG):
+                cell.setdefault("metadata", {}).setdefault("tags", []).append(RAISES_TAG)
             if self.clear_answer_outputs:
                 cell.outputs, cell.execution_count = [], None
         return cell, resources
 
 
-def without_answers(notebook: nbformat.NotebookNode,
-                    clear_answer_outputs: bool = True) -> nbformat.NotebookNode:
+def without_answers(notebook: nbformat.NotebookNode, clear_answer_outputs: bool = True,
+                    tag_stubs: bool = False) -> nbformat.NotebookNode:
     """A copy of ``notebook`` with its answers stubbed (``StubSolutions``)."""
-    stub = StubSolutions(clear_answer_outputs=clear_answer_outputs)
+    stub = StubSolutions(clear_answer_outputs=clear_answer_outputs, tag_stubs=tag_stubs)
     stubbed, _ = stub.preprocess(copy_of(notebook), {})
     return stubbed
 

@@ -2,10 +2,14 @@
 
 The answers and their markers are described in ``notebook_files`` (nbgrader's markers): a solution
 region becomes ``# YOUR CODE HERE`` and ``raise NotImplementedError()`` at the marker's indentation,
-a solution-tagged code cell becomes that stub, a solution-tagged markdown cell is dropped.
+a solution-tagged code cell becomes that stub, a solution-tagged markdown cell is dropped. Each
+stubbed cell is tagged ``raises-exception``, so Run All in JupyterLab goes on past a stub that is not
+answered yet and every later check cell still shows its hint.
 
 A copy records a hash of its cells; making copies again never overwrites a copy whose cells were
-edited since (a student's work): the new copy is written beside it and the command says so.
+edited since (a student's work): the new copy is written beside it and the command says so. A
+folder that holds the instructor's notebooks (the answers in them) is refused before anything is
+written.
 """
 
 from __future__ import annotations
@@ -18,8 +22,8 @@ from pathlib import Path
 
 import nbformat
 
-from ..paths import course_dir
-from .catalog import default_notebooks_dir, select_notebooks
+from ..paths import course_dir, numbered_notebooks
+from .catalog import CourseError, default_notebooks_dir, select_notebooks
 from .notebook_files import (  # noqa: F401  (STUB, has_answer, ... are this module's API too)
     BEGIN,
     END,
@@ -28,6 +32,7 @@ from .notebook_files import (  # noqa: F401  (STUB, has_answer, ... are this mod
     clean_metadata,
     clear_outputs,
     has_answer,
+    is_tagged,
     stub_solution_regions,
     without_answers,
 )
@@ -42,8 +47,9 @@ def default_student_dir() -> Path:
 
 def student_copy(notebook: nbformat.NotebookNode) -> nbformat.NotebookNode:
     """The student version of ``notebook`` (the original is not changed): answers stubbed, answer
-    prose dropped, every output cleared, metadata cleaned."""
-    copy = clean_metadata(clear_outputs(without_answers(notebook)))
+    prose dropped, every output cleared, metadata cleaned; stubbed cells tagged
+    ``raises-exception``."""
+    copy = clean_metadata(clear_outputs(without_answers(notebook, tag_stubs=True)))
     copy.metadata[COPY_KEY] = {"cells_sha256": cells_digest(copy)}
     return copy
 
@@ -64,6 +70,36 @@ def was_edited(path: Path) -> bool:
     return recorded != cells_digest(notebook)
 
 
+def holds_answers(path: Path) -> bool:
+    """Whether the notebook at ``path`` is one with its answers (an instructor's notebook), not a
+    student copy: no copy's record, and an answer region, answer prose or an answer cell."""
+    try:
+        notebook = nbformat.read(path, as_version=4)
+    except (OSError, ValueError):
+        return False
+    if COPY_KEY in notebook.metadata:
+        return False
+    return any(
+        (cell.cell_type == "markdown" and is_tagged(cell, SOLUTION_TAG))
+        or (cell.cell_type == "code" and has_answer(cell) and cell.source.strip() != STUB)
+        for cell in notebook.cells)
+
+
+def check_student_folder(target: Path, notebooks_dir: Path) -> None:
+    """``CourseError`` when ``target`` is the folder of the notebooks the copies are made from, or
+    holds notebooks with their answers: copies written there would sit beside the answers (and be
+    taken for notebooks of the course)."""
+    if target.expanduser().resolve() == notebooks_dir.expanduser().resolve():
+        raise CourseError(f"--out {target} is the folder of the course's notebooks: student copies "
+                          "go to a folder of their own (by default student/); nothing was written")
+    instructors = [path.name for path in numbered_notebooks(target) if holds_answers(path)]
+    if instructors:
+        raise CourseError(f"--out {target} holds notebooks with their answers ("
+                          f"{', '.join(instructors[:3])}{', ...' if len(instructors) > 3 else ''}), "
+                          "not student copies: choose a folder of their own (by default student/); "
+                          "nothing was written")
+
+
 @dataclass
 class WrittenCopy:
     """One copy written: where, and whether it went beside an edited copy instead of over it."""
@@ -77,11 +113,16 @@ def write_student_copies(target: Path | None = None, only: str | Sequence[str] |
     """Write student copies of the selected notebooks into ``target`` (default ``student/``).
 
     A copy edited since it was made stays; the new one goes beside it as ``<name>.new.ipynb``.
+    ``CourseError``, before anything is written, for a ``target`` that holds the instructor's
+    notebooks (``check_student_folder``).
     """
     target = target or default_student_dir()
+    notebooks_dir = notebooks_dir or default_notebooks_dir()
+    check_student_folder(target, notebooks_dir)
+    notebooks = select_notebooks(only, notebooks_dir)  # all readable
     target.mkdir(parents=True, exist_ok=True)
     written = []
-    for path in select_notebooks(only, notebooks_dir or default_notebooks_dir()):
+    for path in notebooks:
         copy = student_copy(nbformat.read(path, as_version=4))
         destination, kept = target / path.name, None
         if destination.exists() and was_edited(destination):
