@@ -7,9 +7,11 @@ with one readable message instead of a urllib traceback or, worse, silently wron
 
 from __future__ import annotations
 
+import contextlib
 import gzip
 import os
 import struct
+import tempfile
 import urllib.error
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -227,6 +229,22 @@ def _writable(folder: Path) -> bool:
     return os.access(folder, os.W_OK)  # False on a read-only file system, even for root
 
 
+def _unpack(packed_path: Path, destination: Path) -> None:
+    """Unpack ``packed_path`` to ``destination`` through a partial file of its own, then
+    rename it into place: never a half-written IDX file under the real name, and two first runs
+    unpacking at once never write into, or rename away, each other's partial file."""
+    handle, name = tempfile.mkstemp(dir=destination.parent, prefix=f"{destination.name}.",
+                                    suffix=".partial")
+    partial = Path(name)
+    try:
+        with gzip.open(packed_path, "rb") as packed, os.fdopen(handle, "wb") as out:
+            out.write(packed.read())
+        partial.chmod(0o644)  # mkstemp's 0600 would keep a shared cache from the other users
+        partial.replace(destination)
+    finally:
+        partial.unlink(missing_ok=True)
+
+
 def _root_with_idx_files(data_root: Path) -> Path:
     """A data root whose raw folder holds all four checked IDX files (torchvision reads those).
 
@@ -245,12 +263,10 @@ def _root_with_idx_files(data_root: Path) -> Path:
             source, destination = folder / expected.name, target / expected.name
             if source.is_file() and source != destination:
                 if not destination.is_file():
-                    destination.symlink_to(source)
+                    with contextlib.suppress(FileExistsError):  # another run linked it first
+                        destination.symlink_to(source)
             elif not destination.is_file():
-                partial = destination.with_suffix(".partial")
-                with gzip.open(folder / expected.gz_name, "rb") as packed:
-                    partial.write_bytes(packed.read())
-                partial.replace(destination)  # never a half-written IDX file under the real name
+                _unpack(folder / expected.gz_name, destination)
             stat = destination.stat()
             _check_idx_file(destination, expected, stat.st_size, stat.st_mtime_ns)
     except OSError as error:

@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import shutil
+import subprocess
+import sys
 import urllib.error
 import urllib.request
 from pathlib import Path
@@ -134,6 +136,23 @@ def test_corrupt_gz_is_refused(data_root, tmp_path):
 def test_gz_only_copy_is_unpacked_and_loads(data_root, tmp_path):
     _copy_raw(data_root, tmp_path, gz=True)
     assert len(load_fashion_mnist(train=False, root=tmp_path, download=False)) == 10000
+
+
+def test_first_runs_at_once_unpack_the_same_gz_folder_without_clashing(data_root, tmp_path):
+    """Three first runs started together on a writable folder of .gz files: each unpacks through a
+    partial file of its own, so none fails and no partial file is left behind."""
+    raw = _copy_raw(data_root, tmp_path, gz=True)
+    load = ("import sys; from fmnist_helpers.data import load_tensors; "
+            "images, _ = load_tensors(train=True, root=sys.argv[1], download=False); "
+            "print(tuple(images.shape))")
+    runs = [subprocess.Popen([sys.executable, "-c", load, str(tmp_path)], cwd=tmp_path,
+                             stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
+            for _ in range(3)]
+    outputs = [run.communicate(timeout=300)[0] for run in runs]
+    assert [run.returncode for run in runs] == [0, 0, 0], outputs
+    assert all("(60000, 1, 28, 28)" in output for output in outputs), outputs
+    assert not list(raw.glob("*.partial"))
+    assert oct((raw / "train-images-idx3-ubyte").stat().st_mode & 0o777) == oct(0o644)
 
 
 def test_read_only_gz_folder_is_unpacked_to_a_cache(data_root, tmp_path, monkeypatch):

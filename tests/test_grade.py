@@ -230,7 +230,21 @@ def test_grades_are_never_overwritten(graded, capsys):
     code = main(["grade", str(submissions), "--out", str(out), "--notebooks-dir",
                  str(submissions.parent / "notebooks")])
     assert code == 2
-    assert "already holds grades.csv" in capsys.readouterr().err
+    assert "is not empty (it holds alice.md, bob.md, carol.md and " in capsys.readouterr().err
+
+
+def test_an_out_folder_with_other_files_is_refused_and_left_as_it_was(graded, tmp_path, capsys):
+    _, _, submissions, _ = graded
+    out = tmp_path / "feedback"
+    out.mkdir()
+    (out / "alice.md").write_text("the instructor's own notes on alice")
+    code = main(["grade", str(submissions), "--out", str(out), "--notebooks-dir",
+                 str(submissions.parent / "notebooks")])
+    assert code == 2
+    err = capsys.readouterr().err
+    assert f"--out {out} is not empty (it holds alice.md); choose a new or empty folder" in err
+    assert [p.name for p in out.iterdir()] == ["alice.md"]
+    assert (out / "alice.md").read_text() == "the instructor's own notes on alice"
 
 
 @pytest.mark.parametrize(("arguments", "message"), [

@@ -8,24 +8,20 @@ import os
 import sys
 from collections.abc import Sequence
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-import pandas as pd
-
-from ..progress import tqdm
-from .catalog import PRESETS, CourseError, list_notebooks
-from .cluster import DEFAULT_THREADS
+from .catalog import DEFAULT_THREADS, DEFAULT_TIMEOUT_S, PRESETS, CourseError
+from .console import forgiving_console
 from .environment import apply_environment, install_kernel
-from .execute import NotebookResult, Status
-from .grade import DEFAULT_TIMEOUT_S, GradingOptions, grade_submissions
-from .readme import record_quick_report, record_seeds_sweep, update_readme
-from .refresh import refresh_notebooks
-from .report import results_table
-from .run import run_course
+from .folders import disk_advice
+from .scratch import remove_orphaned_scratch
 from .signals import exit_code, install_stop_handlers
-from .student import write_student_copies
-from .sweep import run_sweep
 
+if TYPE_CHECKING:
+    from .execute import NotebookResult
+
+# Each command imports what it needs (torch, papermill, Dask, pandas) when it runs:
+# `fmnist-course --help` and a refused request answer at once.
 
 def parse_value(text: str) -> Any:
     """Read a command-line value as Python: ``3`` int, ``0.01`` float, ``True``, ``None``, lists.
@@ -94,7 +90,9 @@ def build_parser() -> argparse.ArgumentParser:
     run.add_argument("--no-progress", action="store_true", help="no progress bar")
     _add_folder_options(run)
 
-    commands.add_parser("list", help="the notebooks with their parameters and defaults")
+    listing = commands.add_parser("list", help="the notebooks with their parameters and defaults")
+    listing.add_argument("--notebooks-dir", type=Path, default=None,
+                         help="where the notebooks are (default: notebooks/ in the course folder)")
 
     sweep = commands.add_parser("sweep", help="run one notebook for every combination of values")
     sweep.add_argument("notebook", help="the notebook, by number or name, e.g. 04")
@@ -148,15 +146,41 @@ def build_parser() -> argparse.ArgumentParser:
                         help="first record notebook 12's accuracy per seed from a sweep's results.csv")
 
     commands.add_parser("kernel", help="write this environment's python3 kernel spec (make does this)")
+
+    predict = commands.add_parser(
+        "predict", help="classify your own image files with a saved model (notebook 14)",
+        description="Print the most probable Fashion-MNIST class of each image, with its probability. "
+                    "Each image is prepared as notebook 14 does: grayscale, inverted when its "
+                    "background is light, cropped to the object, padded to a square, 28 x 28.")
+    predict.add_argument("model", type=Path, metavar="MODEL",
+                         help="a program exported by notebook 14 (outputs/14_your_own_images/model.pt2) "
+                              "or a state_dict of Network (outputs/04_training/model.pt) or of "
+                              "CapstoneNet (outputs/12_accuracy_ladder/capstone_weights.pt)")
+    predict.add_argument("images", type=Path, nargs="+", metavar="IMAGE",
+                         help="image files: PNG, JPEG or any format PIL reads, any size and mode")
+    predict.add_argument("--top-k", type=int, default=1, metavar="K",
+                         help="also print the next most probable classes: K classes per image "
+                              "(default 1)")
+    predict.add_argument("--background", choices=("auto", "light", "dark"), default="auto",
+                         help="light: invert every image (dark object on a light background); dark: "
+                              "never invert; auto (default): decide from each image's border")
     return parser
 
 
 def _print_table(results: Sequence[NotebookResult]) -> None:
+    import pandas as pd
+
+    from .report import results_table
+
     with pd.option_context("display.max_colwidth", 100, "display.width", 160):
         print(results_table(results).to_string(index=False))
 
 
 def _cmd_run(args: argparse.Namespace) -> int:
+    from ..progress import tqdm
+    from .execute import Status
+    from .run import run_course
+
     bars = []  # the progress bar, once the request passed its checks
 
     def on_start(count: int) -> None:
@@ -185,14 +209,23 @@ def _cmd_run(args: argparse.Namespace) -> int:
     return 1 if any(r.status != Status.OK for r in results) else 0
 
 
-def _cmd_list(_: argparse.Namespace) -> int:
+def _cmd_list(args: argparse.Namespace) -> int:
+    import pandas as pd
+
+    from .catalog import list_notebooks
+
     with pd.option_context("display.max_rows", None, "display.max_colwidth", 60,
                            "display.width", 200):
-        print(list_notebooks().to_string(index=False))
+        print(list_notebooks(args.notebooks_dir).to_string(index=False))
     return 0
 
 
 def _cmd_sweep(args: argparse.Namespace) -> int:
+    import pandas as pd
+
+    from .execute import Status
+    from .sweep import run_sweep
+
     sweep_dir, table, interrupted = run_sweep(args.notebook, _grid(args.parameter), jobs=args.jobs,
                                               preset=args.preset, data_root=args.data_root,
                                               runs_root=args.runs_root,
@@ -208,6 +241,8 @@ def _cmd_sweep(args: argparse.Namespace) -> int:
 
 
 def _cmd_grade(args: argparse.Namespace) -> int:
+    from .grade import GradingOptions, grade_submissions
+
     options = GradingOptions(only=args.only, timeout=args.timeout, sandbox=not args.no_sandbox,
                              hidden_checks=args.hidden_checks, roster=args.roster)
     table, graded, interrupted = grade_submissions(
@@ -229,6 +264,8 @@ def _cmd_grade(args: argparse.Namespace) -> int:
 
 
 def _cmd_student(args: argparse.Namespace) -> int:
+    from .student import write_student_copies
+
     copies = write_student_copies(args.out, args.only, args.notebooks_dir)
     for copy in copies:
         if copy.kept is not None:
@@ -240,11 +277,15 @@ def _cmd_student(args: argparse.Namespace) -> int:
 
 
 def _cmd_refresh(args: argparse.Namespace) -> int:
+    from .refresh import refresh_notebooks
+
     refresh_notebooks(args.only)
     return 0
 
 
 def _cmd_readme(args: argparse.Namespace) -> int:
+    from .readme import record_quick_report, record_seeds_sweep, update_readme
+
     if args.quick_report is not None:
         record_quick_report(args.quick_report)
     if args.seeds_sweep is not None:
@@ -261,6 +302,12 @@ def _cmd_kernel(_: argparse.Namespace) -> int:
     return 0
 
 
+def _cmd_predict(args: argparse.Namespace) -> int:
+    from .predict import predict_command  # imported here: only this command needs the model code
+
+    return predict_command(args.model, args.images, top_k=args.top_k, background=args.background)
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     """Entry point of ``fmnist-course``; returns the exit status."""
     apply_environment()
@@ -268,10 +315,17 @@ def main(argv: Sequence[str] | None = None) -> int:
     handlers = {"run": _cmd_run, "list": _cmd_list, "sweep": _cmd_sweep, "grade": _cmd_grade,
                 "student": _cmd_student,
                 "refresh": _cmd_refresh, "readme": _cmd_readme,
-                "kernel": _cmd_kernel}
+                "kernel": _cmd_kernel, "predict": _cmd_predict}
     install_stop_handlers()
+    remove_orphaned_scratch()  # left by an earlier command that was killed on the spot
+    with forgiving_console():
+        return _handle(handlers[args.command], args)
+
+
+def _handle(handler: Any, args: argparse.Namespace) -> int:
+    """``handler(args)``'s exit status, with every refusal or stop turned into a message."""
     try:
-        return handlers[args.command](args)
+        return handler(args)
     except CourseError as error:
         print(f"fmnist-course: error: {error}", file=sys.stderr)
         return 2
@@ -280,8 +334,9 @@ def main(argv: Sequence[str] | None = None) -> int:
         return 0
     except OSError as error:  # a folder the command cannot create, read or write
         where = f" {error.filename}" if error.filename else ""
-        print(f"fmnist-course: error: cannot use{where}: {error.strerror or error}; choose another "
-              "folder or fix its permissions", file=sys.stderr)
+        advice = disk_advice(error) or " (choose another folder)"
+        print(f"fmnist-course: error: cannot use{where}: {error.strerror or error}{advice}",
+              file=sys.stderr)
         return 2
     except KeyboardInterrupt:
         print("fmnist-course: stopped", file=sys.stderr)

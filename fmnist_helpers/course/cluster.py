@@ -34,14 +34,10 @@ from distributed.scheduler import KilledWorker
 from ..paths import course_dir
 from ..progress import tqdm
 from . import worker as worker_module
-from .catalog import OUTPUT_LINKS, CourseError, notebook_parameters, select_notebooks
+from .catalog import DEFAULT_THREADS, OUTPUT_LINKS, CourseError, notebook_parameters, select_notebooks
 from .execute import NotebookResult, Status
 from .preflight import PATH_PARAMETERS
-
-DEFAULT_THREADS = 1
-"""Torch threads per notebook. Measured on the 2-core course machine (see the report): two
-single-threaded kernels finish a sweep sooner than two kernels of two threads, which fight for
-the same cores."""
+from .scratch import remove_orphaned_scratch
 
 RETRIES_AFTER_WORKER_DEATH = 1
 """How often the local cluster re-runs a task whose worker died before reporting it failed."""
@@ -204,6 +200,7 @@ def open_client(jobs: int = 1, scheduler: str | None = None,
                 client.close()
         finally:
             cluster.close()
+            remove_orphaned_scratch()  # what workers killed on the spot left in the temp folder
 
 
 def admit_workers(client: Client, echo: Callable[[str], None] = print) -> list[str] | None:

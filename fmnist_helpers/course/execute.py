@@ -10,13 +10,17 @@ from enum import StrEnum
 from pathlib import Path
 from typing import Any
 
+import nbformat
 import papermill as pm
 from nbclient.exceptions import CellTimeoutError, DeadKernelError
 from papermill.exceptions import PapermillExecutionError
 from traitlets.config import Config
 
 from .environment import KERNEL_NAME, apply_environment, kernel_environment
+from .folders import disk_advice
 from .headline import key_metrics
+from .scratch import scratch_prefix
+from .signals import stop_reason
 
 
 def kernel_config(socket_folder: Path) -> Config:
@@ -24,9 +28,12 @@ def kernel_config(socket_folder: Path) -> Config:
     another kernel started beside this one can pick: jupyter_client's default socket name is
     ``kernel-ipc-N`` in the kernel's working folder, chosen by a racy "does it exist" test) with
     CurveZMQ (the kernel spec declares support): no plain-text traffic, and no "running over TCP
-    without encryption" warning per kernel."""
+    without encryption" warning per kernel. The connection file, which holds the kernel's keys, goes
+    into the same folder (jupyter_client's default is a ``tmp*.json`` of the system temp folder),
+    so it goes with it."""
     return Config({"KernelManager": {"transport_encryption": "auto", "transport": "ipc",
-                                     "ip": str(socket_folder / "kernel")}})
+                                     "ip": str(socket_folder / "kernel"),
+                                     "connection_file": str(socket_folder / "connection.json")}})
 
 
 class Status(StrEnum):
@@ -67,6 +74,33 @@ def describe_failure(error: BaseException) -> tuple[str, int | None]:
     return one_line(f"{type(error).__name__}: {error}"), None
 
 
+def _mark_unrun_cells_pending(path: Path) -> None:
+    """After a stop, papermill's last save calls every cell "completed": the one that was running
+    becomes "interrupted" and those that never started "pending" again."""
+    try:
+        notebook = nbformat.read(path, as_version=4)
+    except (OSError, ValueError):
+        return
+    states = [cell.metadata.get("papermill", {}) for cell in notebook.cells]
+    started = [i for i, state in enumerate(states) if state.get("start_time")]
+    if not started:
+        return
+    states[started[-1]]["status"] = "interrupted"
+    for state in states[started[-1] + 1:]:
+        if state.get("status") == "completed":
+            state["status"] = "pending"
+    nbformat.write(notebook, path)
+
+
+def _drop_if_unreadable(path: Path) -> None:
+    try:
+        nbformat.read(path, as_version=4)
+    except FileNotFoundError:
+        pass
+    except (OSError, ValueError):
+        path.unlink(missing_ok=True)
+
+
 def _deadline(timeout: float | None) -> dict[str, Any]:
     """nbclient keyword arguments that stop a notebook ``timeout`` seconds after it starts: each
     cell may run for whatever time is left (nbclient asks ``timeout_func`` before every cell)."""
@@ -104,7 +138,8 @@ def run_notebook(
     output = output or out_dir / path.name
     result = NotebookResult(path.stem, output=str(output))
     start = time.perf_counter()
-    socket_folder = Path(tempfile.mkdtemp(prefix="fmnist-kernel-"))  # short: socket paths are limited
+    # short: socket paths are limited; named after this process (see ``scratch``)
+    socket_folder = Path(tempfile.mkdtemp(prefix=scratch_prefix("fmnist-kernel-")))
     try:
         with kernel_environment():
             pm.execute_notebook(str(path), str(output), parameters=parameters,
@@ -113,7 +148,8 @@ def run_notebook(
                                 shutdown_kernel="immediate", **_deadline(timeout))
         result.status = Status.OK
     except KeyboardInterrupt:
-        result.status, result.error = Status.INTERRUPTED, "interrupted (Ctrl-C or a stop signal)"
+        result.status, result.error = Status.INTERRUPTED, stop_reason()  # "stopped by SIGHUP"
+        _mark_unrun_cells_pending(output)
     except (CellTimeoutError, TimeoutError) as error:
         result.status = Status.TIMEOUT
         result.error = one_line(f"the notebook ran longer than its {timeout:g} s: {error}")
@@ -122,6 +158,11 @@ def run_notebook(
         result.error, result.cell = describe_failure(error)
     except DeadKernelError as error:
         result.status, result.error = Status.FAILED, one_line(f"the kernel died: {error}")
+    except OSError as error:  # the notebook or its executed copy could not be read or written
+        result.status = Status.FAILED
+        result.error = one_line(f"cannot write or read {error.filename or output}: "
+                                f"{error.strerror or error}{disk_advice(error)}")
+        _drop_if_unreadable(output)  # a copy cut short by a full disk is no executed notebook
     except Exception as error:  # an unreadable notebook, say: reported like a failing cell
         result.status = Status.FAILED
         result.error, result.cell = describe_failure(error)

@@ -33,6 +33,8 @@ from ..paths import course_dir
 from . import gradebook as gb
 from . import tampering
 from .catalog import (
+    DEFAULT_THREADS,
+    DEFAULT_TIMEOUT_S,
     CourseError,
     check_preset,
     default_notebooks_dir,
@@ -41,7 +43,7 @@ from .catalog import (
     parameters_for,
     select_notebooks,
 )
-from .cluster import DEFAULT_THREADS, NotebookTask, TaskOutcome, input_folders, open_engine, run_tasks
+from .cluster import NotebookTask, TaskOutcome, input_folders, open_engine, run_tasks
 from .execute import NotebookResult, Status
 from .folders import write_csv
 from .gradebook import Graded, unchecked_rows
@@ -50,9 +52,6 @@ from .notebook_files import clear_outputs, first_line
 from .preflight import check_data
 from .sandbox import sandbox_support
 from .signals import stop_reason
-
-DEFAULT_TIMEOUT_S = 600.0
-"""Seconds one submitted notebook may run in all before it is stopped (an endless loop, say)."""
 
 GRADING_PRESET = "quick"
 """The parameters submissions are executed with (``catalog.PRESETS``)."""
@@ -181,14 +180,19 @@ def find_students(submissions: Path) -> list[str]:
 
 
 def check_out(out: Path, submissions: Path) -> Path:
-    """The absolute ``--out`` folder; ``CourseError`` if it is inside ``submissions`` or already
-    holds grades (they are never overwritten)."""
+    """The absolute ``--out`` folder; ``CourseError`` if it is inside ``submissions``, or is a
+    file or a folder that holds anything: grading writes ``<student>.md`` and its tables there, and
+    never overwrites a file it did not write."""
     out = out.expanduser().resolve()
     if out == submissions or submissions in out.parents:
         raise CourseError(f"--out {out} is inside SUBMISSIONS; choose a folder outside it")
-    if (out / "grades.csv").exists():
-        raise CourseError(f"--out {out} already holds grades.csv; choose a new folder (grades are "
-                          "never overwritten)")
+    if out.exists() and not out.is_dir():
+        raise CourseError(f"--out {out} is a file; choose a new folder")
+    held = sorted(p.name for p in out.iterdir()) if out.is_dir() else []
+    if held:
+        shown = ", ".join(held[:3]) + (f" and {len(held) - 3} more" if len(held) > 3 else "")
+        raise CourseError(f"--out {out} is not empty (it holds {shown}); choose a new or empty "
+                          "folder: grading never overwrites files")
     return out
 
 

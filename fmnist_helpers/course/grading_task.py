@@ -38,6 +38,7 @@ from ..exercises import engine
 from ..exercises.engine import EXERCISES, ExerciseReport
 from .environment import temporary_environment
 from .execute import NotebookResult, run_notebook
+from .scratch import scratch_prefix
 
 GRADER_TAG = "fmnist-grader"
 """The tag of the cell the grader puts first in a submission (it is not the student's)."""
@@ -182,7 +183,8 @@ def _grade_in(stack: contextlib.ExitStack, folder: Path, notebook: Path, out_dir
                 hidden=tuple(Path(p) for p in grading.get("hide", ())), uid=uid + phase)
                 for phase in (0, 1)]
             # the spec lives beside the task folder, where the submission cannot rewrite it
-            specs = Path(stack.enter_context(tempfile.TemporaryDirectory(prefix="fmnist-spec-")))
+            spec_folder = tempfile.TemporaryDirectory(prefix=scratch_prefix("fmnist-spec-"))
+            specs = Path(stack.enter_context(spec_folder))
             kernel_name = sandbox.write_kernel_spec(specs, policies[0])
             env["JUPYTER_PATH"] = str(specs)
             wrap = lambda command: sandbox.sandboxed_command(command, policies[1])  # noqa: E731

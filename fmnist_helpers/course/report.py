@@ -12,6 +12,7 @@ import pandas as pd
 
 from ..results import provenance
 from .execute import NotebookResult, Status
+from .folders import write_text_atomically
 
 
 def results_table(results: Sequence[NotebookResult]) -> pd.DataFrame:
@@ -36,7 +37,7 @@ def write_report(run_dir: Path, results: Sequence[NotebookResult], settings: Map
     ok = sum(r.status == Status.OK for r in results)
     record = {"run_dir": str(run_dir), "ok": ok == len(results), "notes": list(notes),
               "notebooks": [asdict(r) for r in results], "provenance": info}
-    (run_dir / "report.json").write_text(json.dumps(record, indent=2, default=str) + "\n")
+    write_text_atomically(run_dir / "report.json", json.dumps(record, indent=2, default=str) + "\n")
 
     summary = "; ".join(f"{k.replace('_', ' ')}: {v}" for k, v in settings.items()
                         if not isinstance(v, (dict, list)))
@@ -49,4 +50,4 @@ def write_report(run_dir: Path, results: Sequence[NotebookResult], settings: Map
         lines += [""] + [f"- {note}" for note in notes]
     lines += ["", "## Provenance", ""]
     lines += [f"- {key}: `{json.dumps(value, default=str)}`" for key, value in info.items()]
-    (run_dir / "report.md").write_text("\n".join(lines) + "\n")
+    write_text_atomically(run_dir / "report.md", "\n".join(lines) + "\n")

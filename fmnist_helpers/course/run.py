@@ -20,7 +20,7 @@ from .catalog import (
     select_notebooks,
 )
 from .execute import NotebookResult, Status, run_notebook
-from .folders import new_stamped_dir
+from .folders import disk_advice, new_stamped_dir
 from .preflight import check_data, check_values
 from .report import write_report
 
@@ -133,5 +133,11 @@ def run_course(
         if running is not None:
             running.status, running.error = Status.INTERRUPTED, "interrupted before it started"
     finally:
-        write_report(run_dir, results, settings, _common_seed(notebooks, overrides), notes)
+        try:
+            write_report(run_dir, results, settings, _common_seed(notebooks, overrides), notes)
+        except OSError as error:  # a full disk: say here what the report would have said
+            outcome = "; ".join(f"{r.notebook} {r.status}" + (f" ({r.error})" if r.error else "")
+                                for r in results)
+            raise CourseError(f"cannot write the report in {run_dir}: {error.strerror or error}"
+                              f"{disk_advice(error)}. The notebooks: {outcome}") from None
     return run_dir, results

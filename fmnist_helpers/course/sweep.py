@@ -11,6 +11,7 @@ from matplotlib.figure import Figure
 
 from ..runs import RunBuilder
 from .catalog import (
+    DEFAULT_THREADS,
     CourseError,
     check_preset,
     default_notebooks_dir,
@@ -18,7 +19,7 @@ from .catalog import (
     parameters_for,
     select_notebooks,
 )
-from .cluster import DEFAULT_THREADS, NotebookTask, TaskOutcome, input_folders, open_engine, run_tasks
+from .cluster import NotebookTask, TaskOutcome, input_folders, open_engine, run_tasks
 from .execute import Status
 from .folders import new_stamped_dir, write_csv
 from .headline import headline_metric

@@ -118,6 +118,7 @@ def run_task(task: Mapping[str, Any]) -> dict[str, Any]:
     try:
         from fmnist_helpers.course.environment import temporary_environment
         from fmnist_helpers.course.execute import run_notebook
+        from fmnist_helpers.course.scratch import scratch_prefix
     except ImportError as error:
         return _failure(address, host, f"the course is not installed ({error}); install it there "
                                        "with the client's requirements.txt and `pip install .`")
@@ -134,7 +135,8 @@ def run_task(task: Mapping[str, Any]) -> dict[str, Any]:
             return _failure(address, host, problem)
         parameters["data_root"] = root
 
-    with tempfile.TemporaryDirectory(prefix="fmnist-course-") as temporary:
+    # named after this worker process: if it is killed, the client removes the folder (scratch)
+    with tempfile.TemporaryDirectory(prefix=scratch_prefix("fmnist-course-")) as temporary:
         folder = Path(temporary)
         notebook = folder / "notebooks" / task["notebook"]  # kernels start in notebooks/
         notebook.parent.mkdir()
@@ -147,8 +149,8 @@ def run_task(task: Mapping[str, Any]) -> dict[str, Any]:
         if "out_dir" in parameters:
             parameters["out_dir"] = str(out_dir)
 
-        # The kernel's connection file in this task's own folder: nothing of it outlives the task,
-        # whatever happens to the worker (run_notebook gives the sockets a folder of their own).
+        # What the kernel's Jupyter files go to (run_notebook keeps its sockets and connection file
+        # in a folder of their own), inside this task's folder: gone with it.
         kernel_env = {"JUPYTER_RUNTIME_DIR": str(folder / "runtime")}
         if task.get("threads"):
             kernel_env.update({name: str(task["threads"]) for name in THREAD_VARIABLES})
