@@ -4,89 +4,81 @@ One module per idea: ``data`` (the files, checked, and loading them), ``batches`
 batches and a validation split), ``network`` (the course's ``Network``), ``metrics``, ``train``
 (one epoch, ``evaluate``), ``plotting``, ``runs`` (``RunBuilder``, ``RunManager``), ``device``,
 ``repro``, ``parameters`` and ``start`` (every notebook's first call), ``results`` (``metrics.json``),
-``progress`` and ``exercises`` (the exercises' checks). The tooling behind ``fmnist-course`` lives
-in ``fmnist_helpers.course``.
+``progress``, ``photos`` (your own images, notebook 14) and ``exercises`` (the exercises' checks).
+The tooling behind ``fmnist-course`` lives in ``fmnist_helpers.course``.
+
+The names below are imported when first used (PEP 562): ``import fmnist_helpers`` alone, or
+``fmnist_helpers.course`` (whose ``--help`` must be fast), does not import torch.
 """
 
-from .augment import (
-    BACKGROUND,
-    FASHION_MNIST_MEAN,
-    FASHION_MNIST_STD,
-    Augment,
-    evaluate_with_flip,
-    normalize,
-    predict_with_flip,
-    random_crop,
-    random_hflip,
-)
-from .batches import TensorBatches, train_validation_split
-from .checks import ParameterError
-from .data import (
-    CLASSES,
-    DataCorruptError,
-    DataMissingError,
-    DataRootError,
-    load_fashion_mnist,
-    load_tensors,
-    resolve_data_root,
-)
-from .device import get_device
-from .exercises import check_exercise
-from .metrics import get_all_preds, get_num_correct
-from .models import CAPSTONE_STAGES, CapstoneNet, conv_bn_relu, count_multiply_adds, make_batchnorm_network
-from .network import Network, count_parameters
-from .plotting import plot_confusion_matrix, show_images
-from .progress import tqdm
-from .repro import set_seed
-from .results import load_metrics, resolve_out_dir, save_metrics
-from .runs import RunBuilder, RunManager
-from .start import NotebookSetup, start_notebook
-from .train import EpochResult, Evaluation, evaluate, train_one_epoch
+from __future__ import annotations
 
-__all__ = [
-    "Augment",
-    "BACKGROUND",
-    "CAPSTONE_STAGES",
-    "CLASSES",
-    "CapstoneNet",
-    "DataCorruptError",
-    "DataMissingError",
-    "DataRootError",
-    "EpochResult",
-    "Evaluation",
-    "FASHION_MNIST_MEAN",
-    "FASHION_MNIST_STD",
-    "Network",
-    "NotebookSetup",
-    "ParameterError",
-    "RunBuilder",
-    "RunManager",
-    "TensorBatches",
-    "check_exercise",
-    "conv_bn_relu",
-    "count_multiply_adds",
-    "count_parameters",
-    "evaluate",
-    "evaluate_with_flip",
-    "get_all_preds",
-    "get_device",
-    "get_num_correct",
-    "load_fashion_mnist",
-    "load_metrics",
-    "load_tensors",
-    "make_batchnorm_network",
-    "normalize",
-    "plot_confusion_matrix",
-    "predict_with_flip",
-    "random_crop",
-    "random_hflip",
-    "resolve_data_root",
-    "resolve_out_dir",
-    "save_metrics",
-    "set_seed",
-    "show_images",
-    "start_notebook",
-    "tqdm",
-    "train_one_epoch",
-    "train_validation_split",
-]
+import importlib
+from typing import Any
+
+_WHERE = {
+    "Augment": "augment",
+    "BACKGROUND": "augment",
+    "FASHION_MNIST_MEAN": "augment",
+    "FASHION_MNIST_STD": "augment",
+    "evaluate_with_flip": "augment",
+    "normalize": "augment",
+    "predict_with_flip": "augment",
+    "random_crop": "augment",
+    "random_hflip": "augment",
+    "TensorBatches": "batches",
+    "train_validation_split": "batches",
+    "ParameterError": "checks",
+    "CLASSES": "data",
+    "DataCorruptError": "data",
+    "DataMissingError": "data",
+    "DataRootError": "data",
+    "load_fashion_mnist": "data",
+    "load_tensors": "data",
+    "resolve_data_root": "data",
+    "get_device": "device",
+    "check_exercise": "exercises",
+    "get_all_preds": "metrics",
+    "get_num_correct": "metrics",
+    "CAPSTONE_STAGES": "models",
+    "CapstoneNet": "models",
+    "conv_bn_relu": "models",
+    "count_multiply_adds": "models",
+    "make_batchnorm_network": "models",
+    "Network": "network",
+    "count_parameters": "network",
+    "open_image": "photos",
+    "preprocess_photo": "photos",
+    "plot_confusion_matrix": "plotting",
+    "show_images": "plotting",
+    "tqdm": "progress",
+    "set_seed": "repro",
+    "load_metrics": "results",
+    "resolve_out_dir": "results",
+    "save_metrics": "results",
+    "RunBuilder": "runs",
+    "RunManager": "runs",
+    "NotebookSetup": "start",
+    "start_notebook": "start",
+    "EpochResult": "train",
+    "Evaluation": "train",
+    "evaluate": "train",
+    "train_one_epoch": "train",
+}
+"""Each public name and the module that defines it."""
+
+__all__ = sorted(_WHERE)
+
+
+def __getattr__(name: str) -> Any:
+    """``fmnist_helpers.Network`` and ``from fmnist_helpers import Network``: imported on first use."""
+    if name not in _WHERE:
+        raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+    value = getattr(importlib.import_module(f".{_WHERE[name]}", __name__), name)
+    globals()[name] = value  # found directly from now on
+    return value
+
+
+def __dir__() -> list[str]:
+    return sorted(set(globals()) | set(_WHERE))
+
