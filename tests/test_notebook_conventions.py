@@ -13,7 +13,7 @@ from fmnist_helpers.course.catalog import discover_notebooks, notebook_parameter
 from fmnist_helpers.course.student import has_answer
 
 NOTEBOOKS = discover_notebooks()
-EXPECTED = ["01", "02", "03", "04", "05", "06", "07", "08", "09", "10", "11", "12"]
+EXPECTED = ["01", "02", "03", "04", "05", "06", "07", "08", "09", "10", "11", "12", "13", "14"]
 
 
 def test_the_course_has_its_numbered_notebooks():

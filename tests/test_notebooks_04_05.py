@@ -102,10 +102,11 @@ def test_05_quick_run_matches_04(quick_run):
     assert f"trained weights: {metrics['trained_weights']}" in printed
 
 
-def test_05_without_weights_says_run_04_first(tmp_path, data_root):
+@pytest.mark.parametrize("number", ["05", "14"])  # both read 04's weights
+def test_without_weights_says_run_04_first(number, tmp_path, data_root):
     empty = tmp_path / "no_training_here"
     empty.mkdir()
-    (path,) = select_notebooks("05")
+    (path,) = select_notebooks(number)
     result = run_notebook(path, tmp_path, {"train_dir": str(empty), "data_root": str(data_root),
                                            "out_dir": str(tmp_path / "out"), "show_progress": False})
     assert result.status == "failed" and "FileNotFoundError" in result.error
