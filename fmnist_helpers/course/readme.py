@@ -109,6 +109,12 @@ RESULT_SENTENCES: dict[str, Callable[[Metrics], str]] = {
     "12": lambda m: f"**test accuracy {m['test_accuracy']:.4f}** with "
                     f"{m['parameter_count']:,} parameters, {m['training_minutes']:.1f} minutes of "
                     f"training ({_mean(m['seconds_per_epoch']):.1f} s per epoch)",
+    "13": lambda m: f"**{m['chosen']}** chosen on validation over {len(m['run_seeds'])} seeds: "
+                    f"test accuracy {m['test_accuracy']:.4f} ± {m['test_accuracy_sd']:.4f}",
+    "14": lambda m: f"photo-like test images: {m['naive_accuracy']:.3f} resized, "
+                    f"**{m['preprocessed_accuracy']:.3f} preprocessed**; exported model "
+                    f"{'identical' if all(m['fresh_process_same_classes'].values()) else 'DIFFERENT'} "
+                    "in a fresh process",
 }
 """The README's one-line result of each notebook, from its metrics."""
 
@@ -182,6 +188,10 @@ def seeds_table(seeds: Mapping[str, Any]) -> str:
     return "\n".join(lines)
 
 
+TRAIN_IMAGES_BYTES = 60_000 * 28 * 28 * 4
+"""What notebook 09 copies to the GPU and times: the training images as one float32 tensor."""
+
+
 def gpu_table(metrics: Mapping[str, Any]) -> str:
     """Notebook 09's timings on a GPU machine: CPU and GPU, training and inference, copies."""
     if not metrics:
@@ -194,8 +204,11 @@ def gpu_table(metrics: Mapping[str, Any]) -> str:
         lines.append(f"| {device} | {1000 * timing['train_seconds'] / timing['train_batches']:.2f} | "
                      f"{1000 * timing['infer_seconds'] / timing['infer_batches']:.2f} |")
     copies = metrics["copy_to_cuda_seconds"]
-    lines += ["", f"Copying one batch to the GPU: {1000 * copies['pageable']:.1f} ms from pageable "
-                  f"memory, {1000 * copies['pinned']:.1f} ms from pinned memory."]
+    size_mb = TRAIN_IMAGES_BYTES / 1e6
+    lines += ["", f"Copying the whole training set (60,000 images as float32, {size_mb:.0f} MB; notebook "
+                  f"09 copies it at once, not batch by batch) to the GPU: "
+                  f"{1000 * copies['pageable']:.1f} ms from pageable memory, "
+                  f"{1000 * copies['pinned']:.1f} ms from pinned memory."]
     return "\n".join(lines)
 
 
