@@ -73,8 +73,9 @@ def _quicken(path: Path, values: dict[str, Any]) -> None:
 
 
 @pytest.fixture(scope="module")
-def course(tmp_path_factory) -> Path:
-    """A course folder of three notebooks with its student copies, made by ``make student``."""
+def course(tmp_path_factory, data_root) -> Path:
+    """A course folder of three notebooks with its student copies, made by ``make student``; its
+    kernels read the real data through ``$FMNIST_DATA`` (``data_root`` fails without it)."""
     root = tmp_path_factory.mktemp("lab") / "course"
     (root / "notebooks").mkdir(parents=True)
     for path in select_notebooks(",".join(NOTEBOOKS), COURSE / "notebooks"):
