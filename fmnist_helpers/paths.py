@@ -31,10 +31,8 @@ def _holds_notebooks(folder: Path) -> bool:
 
 def find_course_dir(start: str | os.PathLike[str] | None = None) -> Path | None:
     """The first of ``start`` (default: the working directory) and its parents with a ``notebooks/``
-    folder of numbered notebooks, or ``None`` when there is none.
-
-    >>> find_course_dir("notebooks")  # doctest: +SKIP
-    PosixPath('/home/me/fmnist-course')
+    folder of numbered notebooks, or ``None`` when there is none: from ``notebooks/`` itself, or
+    from ``student/``, the folder above it.
     """
     folder = Path(start if start is not None else Path.cwd()).resolve()
     for candidate in (folder, *folder.parents):
@@ -58,10 +56,8 @@ def outputs_dir(start: str | os.PathLike[str] | None = None) -> Path:
     """Where notebooks running in ``start`` (default: the working directory, which is a kernel's
     notebook folder) keep their results: ``outputs/`` in the course folder, or ``outputs/`` in
     ``start`` itself when it is another folder of course notebooks (``student/``, a copy), so a
-    student's run never replaces the results the instructor's notebooks read.
-
-    >>> outputs_dir("student")  # doctest: +SKIP
-    PosixPath('/home/me/fmnist-course/student/outputs')
+    student's run never replaces the results the instructor's notebooks read: from ``student/``,
+    ``student/outputs``; from ``notebooks/``, ``outputs`` beside it.
     """
     here = Path(start if start is not None else Path.cwd()).resolve()
     course = course_dir(here)

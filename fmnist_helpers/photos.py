@@ -172,7 +172,7 @@ def preprocess_photo(image: Image.Image, invert: bool | None = None, size: int =
     """A photo as the network's input, ``[1, 28, 28]`` in [0, 1] like ``ToTensor()``'s images:
     grayscale, invert (``object_on_black``), crop to the object, pad to a square, resize.
 
-    >>> preprocess_photo(Image.new("RGB", (120, 90), "white")).shape  # doctest: +SKIP
+    >>> preprocess_photo(Image.new("RGB", (120, 90), "white")).shape
     torch.Size([1, 28, 28])
 
     A network trained on normalized images (notebooks 11, 12) also needs ``normalize`` afterwards;

@@ -43,8 +43,9 @@ class tqdm(_text_tqdm):  # noqa: N801  (the name everyone knows)
 
     In a Jupyter kernel, a text display redrawn in place instead (see the module's docstring).
 
-    >>> for epoch in tqdm(range(3), desc="epochs", disable=not show_progress):  # doctest: +SKIP
-    ...     ...
+    >>> show_progress = False  # a notebook's parameter
+    >>> for epoch in tqdm(range(3), desc="epochs", disable=not show_progress):
+    ...     pass
     """
 
     _open_in_kernel: list[tqdm] = []

@@ -56,11 +56,10 @@ class RunManager:
     in ``log_dir``, so an interrupted sweep keeps what it finished. In a notebook the table updates
     live under the cell.
 
-    With the course's training loop, ``track_batch`` is the per-batch hook:
-
-    >>> manager.begin_epoch()  # doctest: +SKIP
-    >>> train_one_epoch(network, batches, optimizer, on_batch=manager.track_batch)  # doctest: +SKIP
-    >>> manager.end_epoch(validation_accuracy=evaluate(network, validation).accuracy)  # doctest: +SKIP
+    With the course's training loop, ``track_batch`` is the per-batch hook: ``begin_epoch()``,
+    then ``train_one_epoch(network, batches, optimizer, on_batch=manager.track_batch)``, then
+    ``end_epoch(validation_accuracy=...)`` with ``evaluate``'s accuracy on the validation split
+    (notebook 07 shows the whole loop).
     """
 
     def __init__(self, log_dir: str | Path, live: bool = True, log_histograms: bool = True,

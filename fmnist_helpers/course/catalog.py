@@ -131,10 +131,8 @@ def _inspect(path: Path, mtime_ns: int) -> dict[str, dict[str, Any]]:
 
 def notebook_parameters(path: Path) -> dict[str, dict[str, Any]]:
     """The parameters a notebook declares, from papermill's inspection of its ``parameters`` cell:
-    ``{name: {"name", "inferred_type_name", "default", "help"}}``. Inspected once per file version.
-
-    >>> notebook_parameters(Path("notebooks/04_training.ipynb"))["epochs"]  # doctest: +SKIP
-    {'name': 'epochs', 'inferred_type_name': 'int', 'default': '10', 'help': 'passes over ...'}
+    ``{name: {"name", "inferred_type_name", "default", "help"}}``; for 04's ``epochs``, its type
+    ``"int"``, its default as text (``"10"``) and its comment as help. Inspected once per file version.
     """
     path = Path(path).resolve()
     return _inspect(path, path.stat().st_mtime_ns)

@@ -173,8 +173,10 @@ def add_hidden_checks(key: str, checks: Sequence[Check]) -> Exercise:
 def answer_hash(value: Any, decimals: int = 3) -> str:
     """A short hash of an answer: numbers rounded to ``decimals``, text lower-cased and stripped.
 
+    >>> answer_hash(0.5) == answer_hash(0.5001)
+    True
     >>> answer_hash(0.5)
-    'c3e3b5f8f0d5c8c9'  # doctest: +SKIP
+    '9b1356fe79c71f53'
     """
     if isinstance(value, bool):
         text = str(value)
