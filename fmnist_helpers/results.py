@@ -110,8 +110,9 @@ def save_metrics(
     path = Path(out_dir) / "metrics.json"
     values = jsonable(metrics)
     record = {**_finite_or_none(values), "provenance": jsonable(provenance(seed, parameters))}
-    if not_finite(values):
-        record["not_finite"] = not_finite(values)
+    places = not_finite(values)
+    if places:
+        record["not_finite"] = places
     path.write_text(json.dumps(record, indent=2, allow_nan=False) + "\n")
     return path
 

@@ -1,14 +1,18 @@
 """Small stand-in notebooks for testing the course tooling in seconds (no data, no torch).
 
 ``make_course(folder)`` writes ``notebooks/01_first``, ``02_second``, ``03_third`` (a number ``x``,
-``sleep``, ``fail``), ``04_train`` (writes ``model.pt``) and ``05_use`` (reads ``train_dir``).
+``sleep``, ``fail``), ``04_train`` (writes ``model.pt``) and ``05_use`` (reads ``train_dir``);
+``kernels_under(pid)`` and ``wait_for_kernels(pid)`` find the kernels a command running them started.
 """
 
 from __future__ import annotations
 
+import contextlib
+import time
 from pathlib import Path
 
 import nbformat
+import psutil
 from nbformat.v4 import new_code_cell, new_markdown_cell, new_notebook
 
 PARAMETERS = '''\
@@ -96,3 +100,27 @@ def set_default(path: Path, name: str, value: str) -> None:
              if line.startswith(f"{name}:") else line for line in nb.cells[1].source.splitlines()]
     nb.cells[1].source = "\n".join(lines)
     nbformat.write(nb, path)
+
+
+def kernels_under(pid: int) -> list[psutil.Process]:
+    """The ipykernel processes below ``pid``; children that exit while we look are skipped."""
+    kernels = []
+    for child in psutil.Process(pid).children(recursive=True):
+        try:
+            if "ipykernel" in " ".join(child.cmdline()):
+                kernels.append(child)
+        except psutil.Error:  # gone, or a zombie not yet reaped
+            continue
+    return kernels
+
+
+def wait_for_kernels(pid: int, timeout: float = 60) -> list[psutil.Process]:
+    """The kernels below ``pid`` once there are any, or ``[]`` after ``timeout`` seconds."""
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        with contextlib.suppress(psutil.Error):  # the command may not have started its children
+            kernels = kernels_under(pid)
+            if kernels:
+                return kernels
+        time.sleep(0.3)
+    return []

@@ -9,7 +9,6 @@ is lost.
 
 from __future__ import annotations
 
-import contextlib
 import json
 import os
 import re
@@ -22,9 +21,8 @@ import time
 from pathlib import Path
 
 import nbformat
-import psutil
 import pytest
-from standins import make_course, notebook
+from standins import make_course, notebook, wait_for_kernels
 
 from fmnist_helpers.course.cli import main
 from fmnist_helpers.course.scratch import remove_orphaned_scratch
@@ -64,6 +62,16 @@ def test_list_takes_a_notebooks_folder(course, capsys):
     assert "01_first" in listed and "05_use" in listed and "train_dir" in listed
 
 
+def test_a_reader_that_goes_early_is_no_error(course):
+    """`fmnist-course list | head -0`: the reader has gone before the table is printed, which is
+    then dropped without a word (no BrokenPipeError, not even at exit)."""
+    command = [sys.executable, "-m", "fmnist_helpers.course", "list", "--notebooks-dir", str(course)]
+    listing = subprocess.Popen(command, stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+    listing.stdout.close()  # gone while the command still starts: its print meets a broken pipe
+    assert listing.wait(timeout=60) == 0
+    assert listing.stderr.read() == b""
+
+
 def test_list_of_an_empty_folder_says_so(tmp_path, capsys):
     assert main(["list", "--notebooks-dir", str(tmp_path)]) == 2
     assert f"no notebooks NN_topic.ipynb in {tmp_path}" in capsys.readouterr().err
@@ -98,16 +106,6 @@ def test_a_diverged_run_is_strict_json_and_the_report_warns(tmp_path, capsys):
     assert warning in report.read_text()
 
 
-def _kernel_started(pid: int, timeout: float = 60) -> bool:
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        with contextlib.suppress(psutil.Error):
-            if any("ipykernel" in " ".join(c.cmdline()) for c in psutil.Process(pid).children(True)):
-                return True
-        time.sleep(0.3)
-    return False
-
-
 def test_closing_the_terminal_keeps_the_report_and_the_exit_code(course, tmp_path):
     """The terminal closes (its master side goes, then SIGHUP arrives): the report is written, the
     table printed to the dead terminal is dropped, and the exit code is 129 (128 + SIGHUP)."""
@@ -119,7 +117,7 @@ def test_closing_the_terminal_keeps_the_report_and_the_exit_code(course, tmp_pat
         stdin=terminal, stdout=terminal, stderr=terminal, cwd=tmp_path)
     os.close(terminal)
     try:
-        assert _kernel_started(process.pid), "no kernel started"
+        assert wait_for_kernels(process.pid), "no kernel started"
         time.sleep(1)
         os.close(master)  # every later write to the terminal fails with EIO
         master = -1
@@ -248,7 +246,7 @@ def test_an_interrupted_notebooks_unrun_cells_stay_pending(course, tmp_path):
          "--no-progress", "--notebooks-dir", str(course), "--runs-root", str(runs)],
         stdout=subprocess.PIPE, stderr=subprocess.STDOUT, cwd=tmp_path)
     try:
-        assert _kernel_started(process.pid), "no kernel started"
+        assert wait_for_kernels(process.pid), "no kernel started"
         time.sleep(2)
         process.send_signal(signal.SIGTERM)
         assert process.wait(timeout=60) == 128 + signal.SIGTERM

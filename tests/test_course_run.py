@@ -18,7 +18,7 @@ from pathlib import Path
 
 import psutil
 import pytest
-from standins import make_course, set_default, write_one_cell_notebook
+from standins import kernels_under, make_course, set_default, wait_for_kernels, write_one_cell_notebook
 
 from fmnist_helpers.course.catalog import CourseError
 from fmnist_helpers.course.cli import main, parse_value
@@ -162,18 +162,6 @@ def test_unusable_runs_root_is_one_clear_line(course, tmp_path, capsys, make_bad
     assert "--runs-root" in err and "Traceback" not in err
 
 
-def _kernels_under(pid: int) -> list[psutil.Process]:
-    """The ipykernel processes below `pid`; children that exit while we look are skipped."""
-    kernels = []
-    for child in psutil.Process(pid).children(recursive=True):
-        try:
-            if "ipykernel" in " ".join(child.cmdline()):
-                kernels.append(child)
-        except psutil.Error:  # gone, or a zombie not yet reaped
-            continue
-    return kernels
-
-
 def _start_run(course: Path, runs: Path) -> subprocess.Popen:
     command = [sys.executable, "-m", "fmnist_helpers.course", "run", "--only", "01,02", "-p",
                "sleep", "60", "--notebooks-dir", str(course), "--runs-root", str(runs),
@@ -186,11 +174,7 @@ def _start_run(course: Path, runs: Path) -> subprocess.Popen:
 def test_stop_signals_write_the_report_and_stop_the_kernel(course, tmp_path, signum, code):
     runs = tmp_path / "runs"
     process = _start_run(course, runs)
-    deadline = time.monotonic() + 60
-    kernels: list[psutil.Process] = []
-    while time.monotonic() < deadline and not kernels:
-        kernels = _kernels_under(process.pid)
-        time.sleep(0.3)
+    kernels = wait_for_kernels(process.pid)
     assert kernels, "no kernel started"
     time.sleep(2)  # the kernel is busy in time.sleep(60)
     os.kill(process.pid, signum)
@@ -243,5 +227,5 @@ def test_a_finished_notebook_leaves_no_kernel_or_child_process(tmp_path):
     assert result.status == "ok", result.error
     assert (tmp_path / "written.txt").read_text() == "kept"
     child = int((tmp_path / "child.pid").read_text())
-    assert not _kernels_under(os.getpid())
+    assert not kernels_under(os.getpid())
     assert not psutil.pid_exists(child) or not _still_running(psutil.Process(child))

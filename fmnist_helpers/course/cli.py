@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import argparse
 import ast
-import os
 import sys
 from collections.abc import Sequence
 from pathlib import Path
@@ -329,9 +328,6 @@ def _handle(handler: Any, args: argparse.Namespace) -> int:
     except CourseError as error:
         print(f"fmnist-course: error: {error}", file=sys.stderr)
         return 2
-    except BrokenPipeError:  # `fmnist-course list | head`: the reader has gone, nothing to say
-        sys.stdout = open(os.devnull, "w")  # noqa: SIM115  (Python's advice: no flush errors at exit)
-        return 0
     except OSError as error:  # a folder the command cannot create, read or write
         where = f" {error.filename}" if error.filename else ""
         advice = disk_advice(error) or " (choose another folder)"
