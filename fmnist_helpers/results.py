@@ -106,6 +106,8 @@ def save_metrics(
 
     The file is strict JSON: a NaN or infinite value (a loss that diverged) is written as ``null``
     and its place listed under ``"not_finite"``, which run reports and sweeps show as a warning.
+    A notebook calls ``setup.save_metrics(metrics)`` (``start.NotebookSetup``), which passes the
+    parameters and seed it started with; the run report reads the seed back from the provenance.
     """
     path = Path(out_dir) / "metrics.json"
     values = jsonable(metrics)

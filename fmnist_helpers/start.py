@@ -10,12 +10,13 @@ import torch
 
 from .parameters import check_parameters
 from .repro import set_seed
-from .results import jsonable, resolve_out_dir
+from .results import jsonable, resolve_out_dir, save_metrics
 
 
 @dataclass
 class NotebookSetup:
-    """What ``start_notebook`` decided: the parameters as given, the seed and its generator."""
+    """What ``start_notebook`` decided: the parameters as given, the seed and its generator, the
+    out_dir and the device; ``save_metrics`` records the parameters and seed with the results."""
 
     notebook: str
     parameters: dict[str, Any]
@@ -32,6 +33,14 @@ class NotebookSetup:
             parts.append(f"results in {self.out_dir}")
         return "; ".join(parts)
 
+    def save_metrics(self, metrics: dict[str, Any]) -> Path:
+        """Write ``metrics`` to ``out_dir/metrics.json`` with this notebook's parameters and seed as
+        its provenance (``results.save_metrics``, which also says what the file holds); return the
+        file's path. A notebook ends with ``setup.save_metrics(metrics)``."""
+        if self.out_dir is None:
+            raise RuntimeError(f"{self.notebook} declares no out_dir parameter: nowhere to save metrics")
+        return save_metrics(self.out_dir, metrics, parameters=self.parameters, seed=self.seed)
+
 
 def start_notebook(notebook: str, namespace: dict[str, Any]) -> NotebookSetup:
     """Check the parameters declared in ``namespace`` (a notebook's ``globals()``) and start it.
@@ -40,7 +49,8 @@ def start_notebook(notebook: str, namespace: dict[str, Any]) -> NotebookSetup:
     value raises ``ParameterError`` naming it. The checked values replace the given ones in
     ``namespace`` (text lists become lists, ``device`` a ``torch.device``, ``out_dir`` a created
     folder, ``outputs/<notebook>`` by default). Every random number generator is seeded with
-    ``seed``. ``setup.parameters`` keeps the values as given, for ``save_metrics``.
+    ``seed``. ``setup.parameters`` keeps the values as given, which ``setup.save_metrics``
+    records with the results.
     """
     annotations = dict(namespace.get("__annotations__", {}))
     if not annotations:

@@ -23,7 +23,8 @@ from papermill.iorw import load_notebook_node
 from papermill.parameterize import parameterize_notebook
 
 from fmnist_helpers import Network, set_seed
-from fmnist_helpers.course.catalog import OUTPUT_LINKS, discover_notebooks, notebook_number, parameters_for
+from fmnist_helpers.course.catalog import discover_notebooks, notebook_number, parameters_for
+from fmnist_helpers.parameters import OUTPUT_LINKS
 
 CHECKED = "nbval-check-output"
 

@@ -44,6 +44,7 @@ pathlib.Path(out_dir, "model.pt").write_text(f"weights {x}")
 USE_PARAMETERS = '''\
 from typing import Optional
 
+x: int = 1  # not used: a parameter a sweep of 05 can vary
 train_dir: Optional[str] = None  # where 04 saved model.pt
 out_dir: Optional[str] = None  # where metrics.json goes
 '''

@@ -37,7 +37,11 @@ from fmnist_helpers.course.cluster import (
     scheduler_address,
     task_spec,
 )
+from fmnist_helpers.course.links import OUTPUTS, resolve_links
+from fmnist_helpers.course.options import ClusterOptions, Folders
 from fmnist_helpers.course.sweep import run_sweep
+
+QUIET = ClusterOptions(progress=False)
 
 DASK = str(Path(sys.executable).with_name("dask"))
 START_TIMEOUT_S = 120
@@ -135,8 +139,7 @@ def test_a_worker_without_the_course_fails_its_task_and_says_so(tmp_path, monkey
         "sys.meta_path.insert(0, Hide())\n")
     monkeypatch.setenv("PYTHONPATH", str(hide))
     course = make_course(tmp_path / "course")
-    _, table, _ = run_sweep("01", {"x": [1]}, runs_root=tmp_path / "runs", notebooks_dir=course,
-                            progress=False)
+    _, table, _ = run_sweep("01", {"x": [1]}, folders=Folders(course, tmp_path / "runs"), cluster=QUIET)
     (row,) = table.to_dict("records")
     assert row["status"] == "failed" and row["worker"].startswith("tcp://127.0.0.1:")
     assert row["error"] == (f"worker {row['worker']} ({row['host']}): the course is not installed "
@@ -156,8 +159,8 @@ def test_a_worker_with_another_torch_is_refused_before_anything_runs(tmp_path, m
     course = make_course(tmp_path / "course")
     printed = []
     with pytest.raises(CourseError, match="every worker was refused"):
-        run_sweep("01", {"x": [1]}, runs_root=tmp_path / "runs", notebooks_dir=course,
-                  progress=False, echo=printed.append)
+        run_sweep("01", {"x": [1]}, folders=Folders(course, tmp_path / "runs"), cluster=QUIET,
+                  echo=printed.append)
     torch = worker.package_version("torch")
     assert any(line.startswith("refused worker tcp://127.0.0.1:") and f"torch 2.0.0 (this machine "
                f"has python {worker.environment_versions()['python']}, torch {torch}" in line
@@ -166,12 +169,27 @@ def test_a_worker_with_another_torch_is_refused_before_anything_runs(tmp_path, m
 
 
 def test_the_task_on_a_worker_without_the_data_names_what_is_missing(tmp_path, monkeypatch):
+    """The client's data folder is not on this worker, and the worker's own has no data."""
     monkeypatch.setenv("FMNIST_DATA", str(tmp_path / "no-data"))
     answer = worker.run_task({"notebook": "01_first.ipynb", "source": b"{}", "versions": {},
-                              "parameters": {"data_root": "x"}, "data_root": str(tmp_path / "gone")})
+                              "parameters": {"data_root": str(tmp_path / "gone")}})
     assert answer["status"] == "failed" and not answer["executed"]
     assert answer["error"].startswith(f"worker local ({answer['host']}): no usable Fashion-MNIST data: ")
     assert "no-data" in answer["error"]
+
+
+def test_a_worker_that_has_the_clients_data_folder_keeps_it_as_the_parameter_says(tmp_path, monkeypatch):
+    """``data_root`` travels once, as a parameter, and is not resolved again where it exists."""
+    given = tmp_path / "client-data"  # as the client resolved and checked it (no data needed here)
+    given.mkdir()
+    monkeypatch.setenv("FMNIST_DATA", str(tmp_path / "the-workers-own"))
+    notebook = write_one_cell_notebook(tmp_path / "data.ipynb", "print(data_root)")
+    task = NotebookTask("t", notebook, {"data_root": str(given)})
+    spec = task_spec(task, 1, worker.environment_versions())
+    assert "data_root" not in spec and spec["parameters"] == {"data_root": str(given)}
+    answer = worker.run_task(spec)
+    executed = nbformat.reads(answer["files"]["data.ipynb"].decode(), as_version=4)
+    assert executed.cells[-1].outputs[0]["text"] == f"{given}\n"
 
 
 def test_the_task_refuses_a_worker_whose_versions_differ():
@@ -206,8 +224,8 @@ def test_killing_a_worker_mid_sweep_loses_no_finished_row(cluster, tmp_path, dat
     course = make_course(tmp_path / "course")
     results: list = []
     sweep = threading.Thread(target=lambda: results.append(run_sweep(
-        "01", {"x": [1, 2, 3, 4, 5, 6], "sleep": [1.5]}, scheduler=cluster.address,
-        runs_root=tmp_path / "runs", notebooks_dir=course, progress=False, echo=lambda _: None)))
+        "01", {"x": [1, 2, 3, 4, 5, 6], "sleep": [1.5]}, folders=Folders(course, tmp_path / "runs"),
+        cluster=ClusterOptions(scheduler=cluster.address, progress=False), echo=lambda _: None)))
     sweep.start()
 
     def finished_rows() -> pd.DataFrame | None:
@@ -238,9 +256,11 @@ def test_folders_a_notebook_reads_travel_with_it_and_outputs_come_back(tmp_path,
     trained.mkdir(parents=True)
     (trained / "model.pt").write_text("weights 7")
     path = course / "05_use.ipynb"
-    params = {"out_dir": str(tmp_path / "here")}
-    assert input_folders(path, params, course) == {"train_dir": trained}
-    task = NotebookTask("05", path, params, inputs=input_folders(path, params, course))
+    (link,) = resolve_links(path, (), Folders(course, tmp_path / "runs"))
+    assert (link.origin, link.folder) == (OUTPUTS, trained)
+    params = {"out_dir": str(tmp_path / "here"), "train_dir": str(trained)}
+    assert input_folders(params) == {"train_dir": trained}
+    task = NotebookTask("05", path, params, inputs=input_folders(params))
     answer = worker.run_task(task_spec(task, 1, worker.environment_versions()))
     assert answer["status"] == "ok" and answer["executed"], answer["error"]
     assert json.loads(answer["files"]["metrics.json"]) == {"trained_weights": "weights 7"}

@@ -22,6 +22,7 @@ from standins import kernels_under, make_course, set_default, wait_for_kernels, 
 
 from fmnist_helpers.course.catalog import CourseError
 from fmnist_helpers.course.cli import main, parse_value
+from fmnist_helpers.course.options import Folders
 from fmnist_helpers.course.run import run_course
 
 
@@ -38,8 +39,8 @@ def test_parse_value():
 
 def test_run_writes_every_notebook_and_a_report(course, tmp_path):
     runs = tmp_path / "runs"
-    run_dir, results = run_course(only="01,02,03", overrides={"x": 7}, runs_root=runs,
-                                  notebooks_dir=course)
+    run_dir, results = run_course(only="01,02,03", overrides={"x": 7},
+                                  folders=Folders(course, runs))
     assert [r.status for r in results] == ["ok", "ok", "ok"]
     assert run_dir.parent == runs and (run_dir / "01_first.ipynb").is_file()
     assert json.loads((run_dir / "02_second" / "metrics.json").read_text())["test_accuracy"] == 0.7
@@ -51,7 +52,7 @@ def test_run_writes_every_notebook_and_a_report(course, tmp_path):
     markdown = (run_dir / "report.md").read_text()
     assert "| 03_third | ok |" in markdown and "test_accuracy=0.7" in markdown
     # a second run never overwrites the first
-    second, _ = run_course(only="01", runs_root=runs, notebooks_dir=course)
+    second, _ = run_course(only="01", folders=Folders(course, runs))
     assert second != run_dir and run_dir.is_dir()
 
 
@@ -75,15 +76,15 @@ def test_kernels_started_side_by_side_in_one_folder_never_share_sockets(course, 
 
 
 def test_parameter_reaches_only_notebooks_that_declare_it(course, tmp_path):
-    run_dir, _ = run_course(only="01,02", overrides={"lr": 0.25}, runs_root=tmp_path,
-                            notebooks_dir=course)
+    run_dir, _ = run_course(only="01,02", overrides={"lr": 0.25},
+                            folders=Folders(course, tmp_path))
     assert json.loads((run_dir / "01_first" / "metrics.json").read_text())["lr"] == 0.25
     assert json.loads((run_dir / "02_second" / "metrics.json").read_text())["lr"] is None
 
 
 def test_failure_stops_by_default_and_is_reported_on_one_line(course, tmp_path):
     set_default(course / "02_second.ipynb", "fail", "True")
-    run_dir, results = run_course(only="01,02,03", runs_root=tmp_path, notebooks_dir=course)
+    run_dir, results = run_course(only="01,02,03", folders=Folders(course, tmp_path))
     assert [r.status for r in results] == ["ok", "failed", "not run"]
     error = results[1].error
     assert "RuntimeError: failing halfway on purpose second line of the message" in error
@@ -93,7 +94,7 @@ def test_failure_stops_by_default_and_is_reported_on_one_line(course, tmp_path):
     row = next(ln for ln in (run_dir / "report.md").read_text().splitlines() if "02_second" in ln)
     assert "second line of the message |" in row  # one table row, no literal \n
 
-    run_dir, results = run_course(only="01,02,03", runs_root=tmp_path, notebooks_dir=course,
+    run_dir, results = run_course(only="01,02,03", folders=Folders(course, tmp_path),
                                   keep_going=True)
     assert [r.status for r in results] == ["ok", "failed", "ok"]
     assert "on failure: keep going" in (run_dir / "report.md").read_text()
@@ -122,8 +123,7 @@ def test_missing_data_offline_is_refused_once(course, tmp_path, monkeypatch, cap
 def test_relative_data_root_is_taken_from_the_callers_folder(course, tmp_path, data_root,
                                                               monkeypatch):
     monkeypatch.chdir(data_root.parent)
-    run_dir, _ = run_course(only="01", data_root=data_root.name, runs_root=tmp_path,
-                            notebooks_dir=course)
+    run_dir, _ = run_course(only="01", folders=Folders(course, tmp_path, data_root.name))
     report = json.loads((run_dir / "report.json").read_text())
     assert report["provenance"]["parameters"]["data_root"] == str(data_root)
 
@@ -134,17 +134,17 @@ def test_a_notebook_needing_another_uses_the_newest_earlier_run_and_says_so(cour
     # no earlier 04: refused before anything runs, with what to do
     with pytest.raises(CourseError, match=r"05_use needs the outputs of 04_train.*--only 04,05.*"
                                           r"-p train_dir FOLDER"):
-        run_course(only="05", runs_root=runs, notebooks_dir=course)
-    first, _ = run_course(only="04", overrides={"x": 1}, runs_root=runs, notebooks_dir=course)
-    second, _ = run_course(only="04", overrides={"x": 2}, runs_root=runs, notebooks_dir=course)
-    run_dir, results = run_course(only="05", runs_root=runs, notebooks_dir=course)
+        run_course(only="05", folders=Folders(course, runs))
+    first, _ = run_course(only="04", overrides={"x": 1}, folders=Folders(course, runs))
+    second, _ = run_course(only="04", overrides={"x": 2}, folders=Folders(course, runs))
+    run_dir, results = run_course(only="05", folders=Folders(course, runs))
     assert results[0].status == "ok"
     assert json.loads((run_dir / "05_use" / "metrics.json").read_text()) == {"trained_weights": "weights 2"}
     report = json.loads((run_dir / "report.json").read_text())
     assert report["notes"] == [f"05_use used train_dir={second / '04_train'} (newest earlier run)"]
     assert f"05_use used train_dir={second / '04_train'}" in (run_dir / "report.md").read_text()
     # run together, 05 uses this run's 04, and the report says that too
-    run_dir, _ = run_course(only="04,05", runs_root=runs, notebooks_dir=course)
+    run_dir, _ = run_course(only="04,05", folders=Folders(course, runs))
     notes = json.loads((run_dir / "report.json").read_text())["notes"]
     assert notes == [f"05_use used train_dir={run_dir / '04_train'} (this run)"]
 

@@ -16,6 +16,7 @@ import pytest
 from standins import make_course
 
 from fmnist_helpers.course.catalog import CourseError
+from fmnist_helpers.course.options import ClusterOptions, Folders
 from fmnist_helpers.course.sweep import run_sweep
 
 
@@ -25,8 +26,9 @@ def course(tmp_path, data_root):
 
 
 def test_sweep_runs_every_combination_and_keeps_failures(course, tmp_path):
-    sweep_dir, table, interrupted = run_sweep("01", {"x": [1, 2], "fail": [False, True]}, jobs=2,
-                                              runs_root=tmp_path, notebooks_dir=course)
+    sweep_dir, table, interrupted = run_sweep("01", {"x": [1, 2], "fail": [False, True]},
+                                              folders=Folders(course, tmp_path),
+                                              cluster=ClusterOptions(jobs=2))
     assert not interrupted
     assert len(table) == 4
     ok = table[table["status"] == "ok"]
@@ -45,13 +47,14 @@ def test_sweep_runs_every_combination_and_keeps_failures(course, tmp_path):
 ])
 def test_sweep_refuses_bad_engine_options_before_starting(course, tmp_path, options, message):
     with pytest.raises(CourseError, match=message):
-        run_sweep("01", {"x": [1]}, runs_root=tmp_path / "runs", notebooks_dir=course, **options)
+        run_sweep("01", {"x": [1]}, folders=Folders(course, tmp_path / "runs"),
+                  cluster=ClusterOptions(**options))
     assert not (tmp_path / "runs").exists()
 
 
 def test_sweep_refuses_unknown_parameter(course, tmp_path):
     with pytest.raises(CourseError, match="no selected notebook has a parameter 'epochs'"):
-        run_sweep("01", {"epochs": [1, 2]}, runs_root=tmp_path, notebooks_dir=course)
+        run_sweep("01", {"epochs": [1, 2]}, folders=Folders(course, tmp_path))
 
 
 def test_sweep_with_missing_data_fails_once_up_front(course, tmp_path, monkeypatch):
@@ -60,8 +63,8 @@ def test_sweep_with_missing_data_fails_once_up_front(course, tmp_path, monkeypat
 
     monkeypatch.setattr(urllib.request, "urlopen", no_network)
     with pytest.raises(CourseError, match="Fashion-MNIST is not in"):
-        run_sweep("01", {"x": [1, 2, 3]}, data_root=str(tmp_path / "nowhere"),
-                  runs_root=tmp_path / "runs", notebooks_dir=course)
+        run_sweep("01", {"x": [1, 2, 3]},
+                  folders=Folders(course, tmp_path / "runs", str(tmp_path / "nowhere")))
     assert not (tmp_path / "runs").exists()  # no folder, no combination started
 
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import re
 
 import pytest
@@ -9,7 +10,16 @@ import torch
 
 from fmnist_helpers import ParameterError, start_notebook
 from fmnist_helpers.course.catalog import discover_notebooks, notebook_parameters
-from fmnist_helpers.parameters import RULES, annotation_from_text, check_parameter, check_parameters
+from fmnist_helpers.parameters import (
+    OUTPUT_LINKS,
+    PARAMETERS,
+    PRESETS,
+    annotation_from_text,
+    check_parameter,
+    check_parameters,
+    folder,
+    parameter,
+)
 
 
 def test_types_come_from_the_annotations():
@@ -57,8 +67,27 @@ def test_one_notebook_may_allow_less():
 @pytest.mark.parametrize("path", discover_notebooks(), ids=lambda p: p.stem)
 def test_every_notebook_parameter_has_a_rule_and_a_valid_default(path):
     for name, spec in notebook_parameters(path).items():
-        assert name in RULES, f"{path.name}: add a rule for {name} to fmnist_helpers.parameters"
+        assert name in PARAMETERS, f"{path.name}: add a record for {name} to fmnist_helpers.parameters"
         check_parameter(path.stem, name, eval(spec["default"]), spec["inferred_type_name"])
+
+
+@pytest.mark.parametrize("preset", sorted(PRESETS))
+def test_every_preset_value_follows_its_parameters_rule(preset):
+    for name, value in PRESETS[preset].items():
+        assert parameter(name).rule(name, value) == value
+
+
+def test_the_table_says_which_parameters_are_folders_set_by_the_runner_or_linked():
+    folders = {name for name, record in PARAMETERS.items() if record.is_folder}
+    assert folders == {"data_root", "out_dir", "train_dir", "image_folder"}
+    assert {name for name, record in PARAMETERS.items() if record.runner} == {"data_root", "out_dir"}
+    assert {name for name in folders if parameter(name).is_input} == {"train_dir", "image_folder"}
+    assert OUTPUT_LINKS == {"train_dir": "04"}
+    assert PRESETS["full"] == {"show_progress": False, "open_tensorboard": False}
+    assert PRESETS["quick"]["epochs"] == 1 and PRESETS["quick"]["max_batches"] == 50
+    unknown = parameter("not_in_the_course")  # any value of its declared type, set by anyone
+    assert unknown.rule("x", 3) == 3 and not unknown.runner and not unknown.is_folder
+    assert parameter("image_folder").rule is folder
 
 
 def _namespace(**values):
@@ -80,6 +109,24 @@ def test_start_notebook_checks_replaces_and_seeds(tmp_path, capsys):
     assert setup.seed == 3 and torch.initial_seed() == 3
     assert setup.generator.initial_seed() == 3
     assert "04_training: 6 parameters checked; seed 3; device cpu; results in" in capsys.readouterr().out
+
+
+def test_setup_saves_metrics_with_its_parameters_and_seed(tmp_path):
+    """``setup.save_metrics(metrics)``: the notebook passes only its results; the parameters and
+    seed it started with go into metrics.json's provenance."""
+    setup = start_notebook("04_training", _namespace(out_dir=str(tmp_path / "out"), seed=5))
+    path = setup.save_metrics({"test_accuracy": torch.tensor(0.5).item()})
+    assert path == (tmp_path / "out" / "metrics.json").resolve()
+    record = json.loads(path.read_text())
+    assert record["test_accuracy"] == 0.5
+    assert record["provenance"]["seed"] == 5
+    assert record["provenance"]["parameters"] == setup.parameters
+    assert record["provenance"]["parameters"]["seed"] == 5
+
+    no_out_dir = _namespace()
+    del no_out_dir["out_dir"], no_out_dir["__annotations__"]["out_dir"]
+    with pytest.raises(RuntimeError, match="04_training declares no out_dir parameter"):
+        start_notebook("04_training", no_out_dir).save_metrics({})
 
 
 def test_start_notebook_stops_on_a_bad_value_before_doing_anything(tmp_path):

@@ -9,6 +9,7 @@ notebook.
 
 from __future__ import annotations
 
+import shutil
 from pathlib import Path
 from typing import Any
 
@@ -20,8 +21,7 @@ from fmnist_helpers.checks import ParameterError
 from fmnist_helpers.course.catalog import notebook_parameters, select_notebooks
 from fmnist_helpers.course.cli import main
 from fmnist_helpers.course.execute import run_notebook
-from fmnist_helpers.course.preflight import RUNNER_OWNED
-from fmnist_helpers.parameters import check_parameters
+from fmnist_helpers.parameters import check_parameters, parameter
 
 NO_GPU = not torch.cuda.is_available()
 
@@ -87,7 +87,7 @@ def test_notebook_checking_cell_refuses(number, name, value, message):
 
 
 # the runner sets out_dir and data_root itself (see RUNNER_REFUSALS)
-RUNNER_ROWS = [row for row in REFUSED_PARAMETERS if row[1] not in RUNNER_OWNED]
+RUNNER_ROWS = [row for row in REFUSED_PARAMETERS if not parameter(row[1]).runner]
 
 
 @pytest.mark.parametrize(("number", "name", "value", "message"), RUNNER_ROWS,
@@ -126,7 +126,13 @@ def test_runner_refuses_bad_requests(argv, message, tmp_path, capsys):
 
 
 def test_runner_refuses_to_guess_which_weights_05_analyses(tmp_path, capsys):
-    assert main(["run", "--only", "05", "--runs-root", str(tmp_path)]) == 2
+    """A course folder of its own, with no outputs/ of 04 and no earlier run (see ``links``)."""
+    notebooks = tmp_path / "course" / "notebooks"
+    notebooks.mkdir(parents=True)
+    for path in select_notebooks("04,05"):
+        shutil.copy(path, notebooks / path.name)
+    assert main(["run", "--only", "05", "--runs-root", str(tmp_path / "runs"), "--notebooks-dir",
+                 str(notebooks)]) == 2
     err = capsys.readouterr().err
     assert "05_analysis needs the outputs of 04_training" in err and "--only 04,05" in err
     assert "-p train_dir FOLDER" in err

@@ -1,4 +1,8 @@
-"""The course's notebooks: finding them, their parameters (papermill's inspection), the presets."""
+"""The course's notebooks: finding them, their parameters (papermill's inspection), the presets.
+
+What each parameter is (its rule, whether the runner sets it, which notebook's outputs it names,
+its preset values) is in ``fmnist_helpers.parameters.PARAMETERS``; this module reads it.
+"""
 
 from __future__ import annotations
 
@@ -7,38 +11,11 @@ from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+from ..parameters import PRESETS, parameter
 from ..paths import course_dir, numbered_notebooks
 
 if TYPE_CHECKING:  # imported where used: `fmnist-course --help` must start fast
     import pandas as pd
-
-PRESETS: dict[str, dict[str, Any]] = {
-    # full: each notebook's own defaults; only progress bars are switched off (they clutter logs)
-    "full": {"show_progress": False, "open_tensorboard": False},
-    # quick: a smoke test of every notebook in a few seconds of training each
-    "quick": {
-        "show_progress": False,
-        "open_tensorboard": False,
-        "epochs": 1,
-        "rung_epochs": 1,
-        "max_batches": 50,
-        "num_runs_limit": 2,
-        "timing_batches": 20,
-        "num_threads": 1,  # 12 trains with 2 by default; a smoke test may share the cores
-    },
-}
-"""Parameter values each preset passes to every notebook that declares the parameter."""
-
-DEFAULT_THREADS = 1
-"""Torch threads per notebook. Measured on the 2-core course machine (see the report): two
-single-threaded kernels finish a sweep sooner than two kernels of two threads, which fight for
-the same cores."""
-
-DEFAULT_TIMEOUT_S = 600.0
-"""Seconds one submitted notebook may run in all before it is stopped (an endless loop, say)."""
-
-OUTPUT_LINKS = {"train_dir": "04"}
-"""A parameter that names another notebook's ``out_dir``: set to it when both run together."""
 
 
 class CourseError(ValueError):
@@ -140,21 +117,23 @@ def notebook_parameters(path: Path) -> dict[str, dict[str, Any]]:
 
 def parameters_for(path: Path, preset: str, overrides: Mapping[str, Any], out_dir: Path,
                    data_root: str | None, linked_dirs: Mapping[str, Path]) -> dict[str, Any]:
-    """The parameters one notebook gets: preset values and overrides it declares, plus its paths.
-
-    ``out_dir`` is always the run's folder for the notebook (an ``out_dir`` override is refused
-    up front); a parameter in ``OUTPUT_LINKS`` names the linked notebook's folder in this run.
+    """The parameters one notebook gets: the preset's values and the overrides it declares; the
+    values the runner sets itself (``Parameter.runner``: ``out_dir``, the notebook's folder in the
+    run; ``data_root``, the data folder checked on this machine, when one is given); and for a
+    parameter naming an earlier notebook's outputs (``Parameter.links_to``), that notebook's
+    folder in ``linked_dirs`` (keyed by its number; see ``links.resolve_links``) unless an override
+    names one. An override of a parameter the runner sets is refused up front (``preflight``).
     """
     declared = notebook_parameters(path)
+    owned = {"out_dir": str(out_dir), "data_root": data_root}
     values = {k: v for k, v in check_preset(preset).items() if k in declared}
     values.update({k: v for k, v in overrides.items() if k in declared})
-    if "out_dir" in declared:
-        values["out_dir"] = str(out_dir)
-    if "data_root" in declared and data_root is not None:
-        values["data_root"] = data_root
-    for name, number in OUTPUT_LINKS.items():
-        if name in declared and number in linked_dirs and name not in overrides:
-            values[name] = str(linked_dirs[number])
+    for name in declared:
+        record = parameter(name)
+        if record.runner and owned[name] is not None:
+            values[name] = owned[name]
+        elif record.links_to in linked_dirs and name not in overrides:
+            values[name] = str(linked_dirs[record.links_to])
     return values
 
 

@@ -9,10 +9,11 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from .catalog import DEFAULT_THREADS, DEFAULT_TIMEOUT_S, PRESETS, CourseError
+from .catalog import PRESETS, CourseError
 from .console import forgiving_console
 from .environment import apply_environment, install_kernel
 from .folders import disk_advice
+from .options import DEFAULT_THREADS, DEFAULT_TIMEOUT_S, ClusterOptions, Folders
 from .scratch import remove_orphaned_scratch
 from .signals import exit_code, install_stop_handlers
 
@@ -46,30 +47,60 @@ def _grid(pairs: Sequence[Sequence[str]]) -> dict[str, list[Any]]:
     return grid
 
 
-def _add_folder_options(command: argparse.ArgumentParser) -> None:
-    command.add_argument("--notebooks-dir", type=Path, default=None,
-                         help="where the notebooks are (default: notebooks/ in the course folder)")
-    command.add_argument("--runs-root", type=Path, default=None,
-                         help="where run folders are created (default: runs/ in the course folder)")
-    command.add_argument("--data-root", default=None,
-                         help="the folder that holds FashionMNIST/raw/ (default: $FMNIST_DATA, "
-                              "else data/ in the course folder)")
-    command.add_argument("--preset", choices=sorted(PRESETS), default="full",
-                         help="full: each notebook's defaults; quick: one short epoch each, a "
-                              "smoke test in a few minutes")
+OPTIONS: dict[str, tuple[str, dict[str, Any]]] = {
+    "only": ("--only", {"default": "", "help": "notebooks by number or name, e.g. 04,05"}),
+    "notebooks_dir": ("--notebooks-dir", {
+        "type": Path, "default": None,
+        "help": "where the notebooks are (default: notebooks/ in the course folder); for grade, the "
+                "instructor's notebooks: which notebooks and exercises are expected"}),
+    "runs_root": ("--runs-root", {
+        "type": Path, "default": None,
+        "help": "where run folders are created, and where the outputs of an earlier run a notebook "
+                "reads are found (default: runs/ in the course folder)"}),
+    "data_root": ("--data-root", {
+        "default": None, "help": "the folder that holds FashionMNIST/raw/ (default: $FMNIST_DATA, "
+                                 "else data/ in the course folder)"}),
+    "preset": ("--preset", {
+        "choices": sorted(PRESETS), "default": "full",
+        "help": "full: each notebook's defaults; quick: one short epoch each, a smoke test in a few "
+                "minutes"}),
+    "no_progress": ("--no-progress", {"action": "store_true", "help": "no progress bar"}),
+    "jobs": ("--jobs", {
+        "type": int, "default": 1,
+        "help": "notebooks run at the same time on this machine (worker processes of a local Dask "
+                "cluster; default 1)"}),
+    "scheduler": ("--scheduler", {
+        "default": None, "metavar": "tcp://HOST:PORT",
+        "help": "run on an existing Dask cluster instead (default: $DASK_SCHEDULER_ADDRESS, else a "
+                "local cluster of --jobs workers)"}),
+    "threads": ("--threads", {
+        "type": int, "default": DEFAULT_THREADS,
+        "help": f"torch threads per notebook (default {DEFAULT_THREADS}, the fastest when notebooks "
+                "share a machine's cores)"}),
+}
+"""Every option that several commands take, defined once: ``dest`` -> (flag, ``add_argument``
+settings)."""
+
+FOLDER_OPTIONS = ("notebooks_dir", "runs_root", "data_root")
+"""The options that make ``Folders``."""
+
+CLUSTER_OPTIONS = ("jobs", "scheduler", "threads", "no_progress")
+"""The options that make ``ClusterOptions``."""
 
 
-def _add_cluster_options(command: argparse.ArgumentParser) -> None:
-    command.add_argument("--jobs", type=int, default=1,
-                         help="notebooks run at the same time on this machine (worker processes of a "
-                              "local Dask cluster; default 1)")
-    command.add_argument("--scheduler", default=None, metavar="tcp://HOST:PORT",
-                         help="run on an existing Dask cluster instead (default: "
-                              "$DASK_SCHEDULER_ADDRESS, else a local cluster of --jobs workers)")
-    command.add_argument("--threads", type=int, default=DEFAULT_THREADS,
-                         help=f"torch threads per notebook (default {DEFAULT_THREADS}, the fastest "
-                              "when notebooks share a machine's cores)")
-    command.add_argument("--no-progress", action="store_true", help="no progress bar")
+def _add_options(command: argparse.ArgumentParser, *names: str) -> None:
+    """Add the shared options ``names`` (keys of ``OPTIONS``) to ``command``."""
+    for name in names:
+        flag, settings = OPTIONS[name]
+        command.add_argument(flag, **settings)
+
+
+def _folders(args: argparse.Namespace) -> Folders:
+    return Folders(args.notebooks_dir, args.runs_root, args.data_root)
+
+
+def _cluster(args: argparse.Namespace) -> ClusterOptions:
+    return ClusterOptions(args.jobs, args.scheduler, args.threads, progress=not args.no_progress)
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -81,40 +112,32 @@ def build_parser() -> argparse.ArgumentParser:
     commands = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
 
     run = commands.add_parser("run", help="execute the notebooks in order into runs/<timestamp>/")
-    run.add_argument("--only", default="", help="notebooks by number or name, e.g. 04,05")
+    _add_options(run, "only")
     run.add_argument("-p", "--parameter", nargs=2, action="append", metavar=("NAME", "VALUE"),
                      help="set a parameter in every notebook that declares it, e.g. -p epochs 3")
     run.add_argument("--keep-going", action="store_true",
                      help="run the remaining notebooks after one fails (default: stop)")
-    run.add_argument("--no-progress", action="store_true", help="no progress bar")
-    _add_folder_options(run)
+    _add_options(run, "no_progress", *FOLDER_OPTIONS, "preset")
 
     listing = commands.add_parser("list", help="the notebooks with their parameters and defaults")
-    listing.add_argument("--notebooks-dir", type=Path, default=None,
-                         help="where the notebooks are (default: notebooks/ in the course folder)")
+    _add_options(listing, "notebooks_dir")
 
     sweep = commands.add_parser("sweep", help="run one notebook for every combination of values")
     sweep.add_argument("notebook", help="the notebook, by number or name, e.g. 04")
     sweep.add_argument("-p", "--parameter", nargs="+", action="append", required=True,
                        metavar="NAME VALUE", help="a parameter and the values to try: -p lr 0.01 0.001")
-    _add_cluster_options(sweep)
-    _add_folder_options(sweep)
+    _add_options(sweep, *CLUSTER_OPTIONS, *FOLDER_OPTIONS, "preset")
 
     grade = commands.add_parser("grade", help="execute students' notebooks and collect their checks")
     grade.add_argument("submissions", type=Path, metavar="SUBMISSIONS",
                        help="one folder per student, each with their NN_topic.ipynb files")
     grade.add_argument("--out", type=Path, required=True,
                        help="a new folder for grades.csv, <student>.md and the executed copies")
-    grade.add_argument("--only", default="", help="notebooks by number or name, e.g. 04,05")
+    _add_options(grade, "only")
     grade.add_argument("--timeout", type=float, default=DEFAULT_TIMEOUT_S,
                        help="seconds one submitted notebook may run in all before it is "
                             f"stopped (default {DEFAULT_TIMEOUT_S:g})")
-    grade.add_argument("--notebooks-dir", type=Path, default=None,
-                       help="the instructor's notebooks: which notebooks and exercises are expected "
-                            "(default: notebooks/ in the course folder)")
-    grade.add_argument("--data-root", default=None,
-                       help="the folder that holds FashionMNIST/raw/ (default: $FMNIST_DATA, "
-                            "else data/ in the course folder)")
+    _add_options(grade, *FOLDER_OPTIONS)
     grade.add_argument("--hidden-checks", type=Path, default=None, metavar="FILE.py",
                        help="extra checks kept outside the student copies (see "
                             "examples/hidden_checks.py); feedback shows their descriptions only")
@@ -124,25 +147,21 @@ def build_parser() -> argparse.ArgumentParser:
     grade.add_argument("--no-sandbox", action="store_true",
                        help="run submissions without the sandbox (their own folder, no network, "
                             "limits, an unprivileged user); only for code you trust")
-    _add_cluster_options(grade)
+    _add_options(grade, *CLUSTER_OPTIONS)
 
     student = commands.add_parser("student", help="write student copies without the answers")
     student.add_argument("--out", type=Path, default=None,
                          help="folder for the copies (default: student/ in the course folder)")
-    student.add_argument("--only", default="", help="notebooks by number or name, e.g. 04,05")
-    student.add_argument("--notebooks-dir", type=Path, default=None,
-                         help="where the notebooks are (default: notebooks/ in the course folder)")
+    _add_options(student, "only", "notebooks_dir")
 
     refresh = commands.add_parser("refresh", help="re-execute the committed notebooks in place")
-    refresh.add_argument("--only", default="", help="notebooks by number or name, e.g. 04,05")
+    _add_options(refresh, "only")
 
     readme = commands.add_parser("readme", help="rewrite the README's measured numbers from results/")
     readme.add_argument("--check", action="store_true",
                         help="only say whether the README is up to date (exit 1 if not)")
     readme.add_argument("--quick-report", type=Path, default=None,
                         help="first record the seconds of a --preset quick run from its report.json")
-    readme.add_argument("--seeds-sweep", type=Path, default=None,
-                        help="first record notebook 12's accuracy per seed from a sweep's results.csv")
 
     commands.add_parser("kernel", help="write this environment's python3 kernel spec (make does this)")
 
@@ -191,10 +210,8 @@ def _cmd_run(args: argparse.Namespace) -> int:
 
     try:
         run_dir, results = run_course(only=args.only, preset=args.preset,
-                                      overrides=_overrides(args.parameter), data_root=args.data_root,
-                                      keep_going=args.keep_going, runs_root=args.runs_root,
-                                      notebooks_dir=args.notebooks_dir, on_result=on_result,
-                                      on_start=on_start)
+                                      overrides=_overrides(args.parameter), keep_going=args.keep_going,
+                                      folders=_folders(args), on_result=on_result, on_start=on_start)
     finally:
         for bar in bars:
             bar.close()
@@ -225,12 +242,8 @@ def _cmd_sweep(args: argparse.Namespace) -> int:
     from .execute import Status
     from .sweep import run_sweep
 
-    sweep_dir, table, interrupted = run_sweep(args.notebook, _grid(args.parameter), jobs=args.jobs,
-                                              preset=args.preset, data_root=args.data_root,
-                                              runs_root=args.runs_root,
-                                              notebooks_dir=args.notebooks_dir,
-                                              scheduler=args.scheduler, threads=args.threads,
-                                              progress=not args.no_progress)
+    sweep_dir, table, interrupted = run_sweep(args.notebook, _grid(args.parameter), args.preset,
+                                              _folders(args), _cluster(args))
     with pd.option_context("display.max_colwidth", 80, "display.width", 200):
         print(table.drop(columns=["folder"], errors="ignore").to_string(index=False))
     print(f"\nresults: {sweep_dir}/results.csv, plot: {sweep_dir}/comparison.png")
@@ -244,10 +257,8 @@ def _cmd_grade(args: argparse.Namespace) -> int:
 
     options = GradingOptions(only=args.only, timeout=args.timeout, sandbox=not args.no_sandbox,
                              hidden_checks=args.hidden_checks, roster=args.roster)
-    table, graded, interrupted = grade_submissions(
-        args.submissions, args.out, options, notebooks_dir=args.notebooks_dir,
-        data_root=args.data_root, jobs=args.jobs, scheduler=args.scheduler, threads=args.threads,
-        progress=not args.no_progress)
+    table, graded, interrupted = grade_submissions(args.submissions, args.out, options, _folders(args),
+                                                   _cluster(args))
     summary = table.groupby("student", sort=False)[["points", "max_points"]].sum()
     for student, row in summary.iterrows():
         print(f"{student}: {row['points']} of {row['max_points']} points")
@@ -283,12 +294,10 @@ def _cmd_refresh(args: argparse.Namespace) -> int:
 
 
 def _cmd_readme(args: argparse.Namespace) -> int:
-    from .readme import record_quick_report, record_seeds_sweep, update_readme
+    from .readme import record_quick_report, update_readme
 
     if args.quick_report is not None:
         record_quick_report(args.quick_report)
-    if args.seeds_sweep is not None:
-        record_seeds_sweep(args.seeds_sweep)
     up_to_date = update_readme(check=args.check)
     print("README.md is up to date" if up_to_date else
           "README.md is out of date: run `fmnist-course readme`" if args.check else

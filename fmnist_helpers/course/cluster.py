@@ -31,12 +31,12 @@ import dask
 from distributed import Client, Future, LocalCluster, wait
 from distributed.scheduler import KilledWorker
 
-from ..paths import course_dir
+from ..parameters import parameter
 from ..progress import tqdm
 from . import worker as worker_module
-from .catalog import DEFAULT_THREADS, OUTPUT_LINKS, CourseError, notebook_parameters, select_notebooks
+from .catalog import CourseError
 from .execute import NotebookResult, Status
-from .preflight import PATH_PARAMETERS
+from .options import DEFAULT_THREADS, ClusterOptions
 from .scratch import remove_orphaned_scratch
 
 RETRIES_AFTER_WORKER_DEATH = 1
@@ -52,14 +52,14 @@ class NotebookTask:
 
     ``label`` names it in messages (``03-lr=0.01``, ``alice/04_training``); ``source`` is the file
     to execute, sent as bytes (``content``, when given, is sent instead under its name: a cleaned
-    copy, say); ``inputs`` are parameters naming folders on this machine, sent along and renamed
-    on the worker. Nothing here is ever modified.
+    copy, say); ``parameters`` are the values the notebook gets, ``data_root`` among them;
+    ``inputs`` are parameters naming folders on this machine, sent along and renamed on the
+    worker (``input_folders``). Nothing here is ever modified.
     """
 
     label: str
     source: Path
     parameters: dict[str, Any]
-    data_root: str | None = None
     inputs: dict[str, Path] = field(default_factory=dict)
     timeout: float | None = None  # seconds for the whole notebook
     allow_errors: bool = False
@@ -92,25 +92,12 @@ class TaskOutcome:
             target.write_bytes(content)
 
 
-def input_folders(path: Path, parameters: Mapping[str, Any], notebooks_dir: Path) -> dict[str, Path]:
-    """The folders on this machine that notebook ``path`` reads through its parameters (05's
-    ``train_dir``): the value given, else the default output folder of the notebook it is linked
-    to (``OUTPUT_LINKS``), when that folder exists. They travel with the task to the worker."""
-    declared = notebook_parameters(path)
-    folders = {}
-    for name in PATH_PARAMETERS:
-        if name == "data_root" or name not in declared:
-            continue
-        value = parameters.get(name)
-        if value is None and name in OUTPUT_LINKS:
-            try:
-                (linked,) = select_notebooks(OUTPUT_LINKS[name], notebooks_dir)
-            except (CourseError, ValueError):
-                continue
-            value = course_dir(notebooks_dir) / "outputs" / linked.stem
-        if value and Path(value).is_dir():
-            folders[name] = Path(value)
-    return folders
+def input_folders(parameters: Mapping[str, Any]) -> dict[str, Path]:
+    """The folders on this machine a notebook reads through ``parameters`` (05's ``train_dir``): each
+    folder parameter the runner does not set (``Parameter.is_input``) whose value names a folder
+    here. They travel with the task to the worker, which has no shared filesystem."""
+    return {name: Path(value) for name, value in parameters.items()
+            if parameter(name).is_input and value and Path(value).is_dir()}
 
 
 class _ByValue:
@@ -170,14 +157,13 @@ def _connect(address: str) -> Client:
 
 
 @contextlib.contextmanager
-def open_client(jobs: int = 1, scheduler: str | None = None,
+def open_client(options: ClusterOptions,
                 echo: Callable[[str], None] = print) -> Iterator[Client]:
-    """A Dask client: to the scheduler at ``scheduler`` (see ``scheduler_address``), or to a local
-    cluster of ``jobs`` single-threaded worker processes started here and closed on leaving.
-    ``echo`` receives the dashboard's address."""
-    if jobs < 1:
-        raise CourseError(f"--jobs must be at least 1, got {jobs}")
-    address = scheduler_address(scheduler)
+    """A Dask client: to the scheduler at ``options.scheduler`` (see ``scheduler_address``), or to a
+    local cluster of ``options.jobs`` single-threaded worker processes started here and closed on
+    leaving. ``echo`` receives the dashboard's address."""
+    jobs = options.check().jobs
+    address = scheduler_address(options.scheduler)
     if address is not None:
         client = _connect(address)
         try:
@@ -246,7 +232,7 @@ def task_spec(task: NotebookTask, threads: int | None, versions: Mapping[str, An
               for name, folder in task.inputs.items()}
     source = task.content if task.content is not None else task.source.read_bytes()
     return {"notebook": task.source.name, "source": source,
-            "parameters": dict(task.parameters), "data_root": task.data_root, "inputs": inputs,
+            "parameters": dict(task.parameters), "inputs": inputs,
             "threads": threads, "timeout": task.timeout, "allow_errors": task.allow_errors,
             "versions": dict(versions), "grading": task.grading}
 
@@ -292,8 +278,6 @@ class Engine:
         Returns True when Ctrl-C (or a stop signal) ended it early: what had not finished was
         cancelled and ``on_outcome`` was not called for it.
         """
-        if threads is not None and threads < 1:
-            raise CourseError(f"--threads must be at least 1, got {threads}")
         versions = worker_module.environment_versions()
         run = _ByValue(worker_module.run_task)
         futures: dict[Future, int] = {}
@@ -348,14 +332,15 @@ class Engine:
 
 def run_tasks(engine: Engine, tasks: Sequence[NotebookTask],
               save: Callable[[int, TaskOutcome], None], mark_left: Callable[[bool], None],
-              threads: int | None = DEFAULT_THREADS, desc: str = "notebooks",
-              progress: bool = True) -> bool:
-    """The skeleton sweeps and grading share: run the planned ``tasks`` on ``engine``, ``save``
-    each outcome as it arrives, and whatever stopped it (Ctrl-C, a stop signal, an error) call
-    ``mark_left(interrupted)`` so what never finished says so. Returns whether it was stopped."""
+              options: ClusterOptions, desc: str = "notebooks") -> bool:
+    """The skeleton sweeps and grading share: run the planned ``tasks`` on ``engine`` with the
+    torch threads and progress bar of ``options``, ``save`` each outcome as it arrives, and
+    whatever stopped it (Ctrl-C, a stop signal, an error) call ``mark_left(interrupted)`` so what
+    never finished says so. Returns whether it was stopped."""
     interrupted = False
     try:
-        interrupted = engine.run(tasks, save, threads=threads, desc=desc, progress=progress)
+        interrupted = engine.run(tasks, save, threads=options.threads, desc=desc,
+                                 progress=options.progress)
     except KeyboardInterrupt:
         interrupted = True
     finally:
@@ -364,11 +349,11 @@ def run_tasks(engine: Engine, tasks: Sequence[NotebookTask],
 
 
 @contextlib.contextmanager
-def open_engine(jobs: int = 1, scheduler: str | None = None,
+def open_engine(options: ClusterOptions,
                 echo: Callable[[str], None] = print) -> Iterator[Engine]:
     """Connect (``open_client``), refuse the workers that differ from this machine
     (``admit_workers``) and yield the ``Engine`` that runs tasks on the others."""
-    with open_client(jobs, scheduler, echo) as client:
+    with open_client(options, echo) as client:
         admitted = admit_workers(client, echo)
         allowed = _allowed_failures(client)
         if allowed is not None and allowed != RETRIES_AFTER_WORKER_DEATH:

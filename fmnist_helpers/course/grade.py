@@ -33,11 +33,8 @@ from ..paths import course_dir
 from . import gradebook as gb
 from . import tampering
 from .catalog import (
-    DEFAULT_THREADS,
-    DEFAULT_TIMEOUT_S,
     CourseError,
     check_preset,
-    default_notebooks_dir,
     notebook_number,
     notebook_parameters,
     parameters_for,
@@ -48,13 +45,15 @@ from .execute import NotebookResult, Status
 from .folders import write_csv
 from .gradebook import Graded, unchecked_rows
 from .grading_task import GRADER_TAG, register
+from .links import linked_dirs, resolve_links
 from .notebook_files import clear_outputs, first_line
+from .options import DEFAULT_TIMEOUT_S, ClusterOptions, Folders
 from .preflight import check_data
 from .sandbox import sandbox_support
 from .signals import stop_reason
 
 GRADING_PRESET = "quick"
-"""The parameters submissions are executed with (``catalog.PRESETS``)."""
+"""The parameters submissions are executed with (``fmnist_helpers.parameters.PRESETS``)."""
 
 
 @dataclass(frozen=True)
@@ -307,25 +306,23 @@ def grade_submissions(
     submissions: Path,
     out: Path,
     options: GradingOptions = GradingOptions(),
-    notebooks_dir: Path | None = None,
-    data_root: str | None = None,
-    jobs: int = 1,
-    scheduler: str | None = None,
-    threads: int | None = DEFAULT_THREADS,
-    progress: bool = True,
+    folders: Folders | None = None,
+    cluster: ClusterOptions | None = None,
     echo: Callable[[str], None] = print,
 ) -> tuple[pd.DataFrame, list[Graded], bool]:
     """Grade every student's notebooks in ``submissions`` into ``out`` (see the module's text).
 
     ``options``: the notebooks (``only``), the seconds a notebook may run (``timeout``), the
-    sandbox, hidden checks and roster; ``jobs``, ``scheduler`` and ``threads`` are the sweep's.
+    sandbox, hidden checks and roster; ``folders``: the instructor's notebooks and the data (and
+    the runs an earlier notebook's outputs may come from: ``links``); ``cluster``: as the sweep's.
     Returns the grades table, one ``Graded`` per student and notebook, and whether it was stopped.
     """
     timeout = options.timeout
     if timeout is not None and timeout <= 0:
         raise CourseError(f"--timeout must be a positive number of seconds, got {timeout}")
     check_preset(GRADING_PRESET)
-    notebooks_dir = (notebooks_dir or default_notebooks_dir()).expanduser().resolve()
+    folders, cluster = folders or Folders(), (cluster or ClusterOptions()).check()
+    notebooks_dir = folders.notebooks()
     hidden_source = load_hidden_checks(options.hidden_checks)
     assignments = [(p, expected_exercises(p)) for p in select_notebooks(options.only, notebooks_dir)]
     assignments = [(p, keys) for p, keys in assignments if keys]
@@ -339,13 +336,17 @@ def grade_submissions(
         roster = gb.read_roster(options.roster) if options.roster else None
     except ValueError as error:
         raise CourseError(str(error)) from None
-    if any("data_root" in notebook_parameters(p) for p, _ in assignments):
-        data_root = check_data(data_root)
+    links = {path: resolve_links(path, (), folders) for path, _ in assignments}
+    data_root = (check_data(folders.data_root)
+                 if any("data_root" in notebook_parameters(p) for p, _ in assignments) else None)
     sandbox_line = sandbox_notice(options.sandbox)
     echo(f"sandbox: {sandbox_line}")
     hide = hidden_folders(submissions, out, notebooks_dir)
 
-    with open_engine(jobs, scheduler, echo) as engine:
+    with open_engine(cluster, echo) as engine:
+        for path, found in links.items():
+            for link in found:
+                echo(link.note(path.stem, link.folder))
         try:
             out.mkdir(parents=True, exist_ok=True)
         except OSError as error:
@@ -362,13 +363,12 @@ def grade_submissions(
                         student, path.stem, exercises, f"not graded: {problem}"), f"Not graded: {problem}."))
                     continue
                 params = parameters_for(path, GRADING_PRESET, {}, book.executed(student, path.stem),
-                                        data_root, {})
+                                        data_root, linked_dirs(links[path]))
                 grading = {"exercises": exercises, "hidden_checks": hidden_source, "hide": hide,
                            "sandbox": options.sandbox,
                            "modules": sorted({EXERCISES[key].module for key in exercises})}
-                tasks.append(NotebookTask(f"{student}/{path.stem}", path, params, data_root,
-                                          input_folders(path, params, notebooks_dir), timeout,
-                                          allow_errors=True, content=without_outputs(notebook),
+                tasks.append(NotebookTask(f"{student}/{path.stem}", path, params, input_folders(params),
+                                          timeout, allow_errors=True, content=without_outputs(notebook),
                                           grading=grading))
                 sent.append((student, path.stem, notebook))
                 book.enter(Graded(student, path.stem, unchecked_rows(
@@ -385,6 +385,5 @@ def grade_submissions(
             reason = f"grading was {stop_reason()}" if interrupted else "grading stopped early"
             book.close(reason, sandbox_line)
 
-        interrupted = run_tasks(engine, tasks, save, mark_left, threads=threads, desc="submissions",
-                                progress=progress)
+        interrupted = run_tasks(engine, tasks, save, mark_left, cluster, desc="submissions")
     return book.table(), book.records(), interrupted

@@ -148,8 +148,9 @@ def grade_notebook(folder: Path, notebook: Path, out_dir: Path, parameters: dict
                    grading: Mapping[str, Any], timeout: float | None,
                    kernel_env: Mapping[str, str]) -> tuple[NotebookResult, list[dict[str, Any]], str]:
     """Execute, probe and judge the submission at ``notebook`` inside ``folder`` (see the module's
-    text). ``grading``: ``exercises``, ``modules``, ``hidden_checks`` (source or None), ``sandbox``
-    (bool), ``hide`` (folders to hide from it), ``data_root``. Returns what happened to the notebook,
+    text) with ``parameters`` (its ``data_root``, when it declares one, is where the checks read
+    the data too). ``grading``: ``exercises``, ``modules``, ``hidden_checks`` (source or None),
+    ``sandbox`` (bool), ``hide`` (folders to hide from it). Returns what happened to the notebook,
     one row per check (``CheckResult`` fields) and a line on the sandbox ("on", or why it is off)."""
     keys = list(grading["exercises"])
     register(grading["modules"], grading.get("hidden_checks"))
@@ -166,7 +167,7 @@ def _grade_in(stack: contextlib.ExitStack, folder: Path, notebook: Path, out_dir
     from . import sandbox
 
     keys = list(grading["exercises"])
-    data_root = grading.get("data_root")
+    data_root = parameters.get("data_root")
     env = dict(kernel_env)
     kernel_name = None
     wrap = list

@@ -12,25 +12,16 @@ from typing import Any
 
 from ..checks import ParameterError
 from ..data import DataCorruptError, DataMissingError, DataRootError, ensure_fashion_mnist
-from ..parameters import check_parameter
+from ..parameters import check_parameter, parameter
 from .catalog import CourseError, notebook_parameters
-
-PATH_PARAMETERS = ("data_root", "train_dir")
-"""Parameters naming folders: relative values are taken against the folder the command ran in."""
-
-RUNNER_OWNED = {
-    "out_dir": "the runner gives every notebook its own folder in the run; "
-               "use --runs-root to choose where runs go",
-    "data_root": "use --data-root (or FMNIST_DATA) to choose the data folder",
-}
-"""Parameters the runner sets itself, and what to use instead of ``-p``."""
 
 
 def check_values(notebooks: Sequence[Path], values: Mapping[str, Sequence[Any]]) -> dict[str, list[Any]]:
     """Check every candidate value of every ``-p`` parameter against every notebook declaring it.
 
-    Returns the values as the notebooks should get them (relative folder paths made absolute).
-    Raises ``CourseError`` naming the parameter, the value and what is allowed.
+    Returns the values as the notebooks should get them (a relative folder made absolute, taken
+    against the folder the command ran in). Raises ``CourseError`` naming the parameter, the value
+    and what is allowed, or what to use instead for a parameter the runner sets itself.
     """
     declared: dict[str, list[tuple[Path, str]]] = {}
     for path in notebooks:
@@ -38,8 +29,9 @@ def check_values(notebooks: Sequence[Path], values: Mapping[str, Sequence[Any]])
             declared.setdefault(name, []).append((path, spec["inferred_type_name"]))
     checked: dict[str, list[Any]] = {}
     for name, candidates in values.items():
-        if name in RUNNER_OWNED:
-            raise CourseError(f"-p {name}: {RUNNER_OWNED[name]}")
+        record = parameter(name)
+        if record.runner:
+            raise CourseError(f"-p {name}: {record.runner}")
         if name not in declared:
             known = ", ".join(sorted(declared))
             raise CourseError(f"-p {name}: no selected notebook has a parameter {name!r}; "
@@ -51,13 +43,15 @@ def check_values(notebooks: Sequence[Path], values: Mapping[str, Sequence[Any]])
                 except ParameterError as error:
                     raise CourseError(f"-p {name} {value!r}: {path.name} declares {name}: "
                                       f"{type_name}; {error}") from None
-        checked[name] = [str(Path(v).expanduser().resolve()) if name in PATH_PARAMETERS and v
-                         else v for v in candidates]
+        checked[name] = [str(Path(v).expanduser().resolve()) if record.is_folder and v else v
+                         for v in candidates]
     return checked
 
 
 def check_data(data_root: str | None) -> str:
-    """Check (or download) the data once; return the absolute data root the notebooks should use."""
+    """Check (or download) the data once on this machine; return the absolute data root, the one
+    value of the ``data_root`` parameter every notebook of the request gets (a worker that lacks
+    that folder uses its own: ``worker.run_task``)."""
     try:
         return str(ensure_fashion_mnist(data_root))
     except (DataMissingError, DataCorruptError, DataRootError) as error:

@@ -10,19 +10,13 @@ import pandas as pd
 from matplotlib.figure import Figure
 
 from ..runs import RunBuilder
-from .catalog import (
-    DEFAULT_THREADS,
-    CourseError,
-    check_preset,
-    default_notebooks_dir,
-    default_runs_dir,
-    parameters_for,
-    select_notebooks,
-)
+from .catalog import CourseError, check_preset, parameters_for, select_notebooks
 from .cluster import NotebookTask, TaskOutcome, input_folders, open_engine, run_tasks
 from .execute import Status
 from .folders import new_stamped_dir, write_csv
 from .headline import headline_metric
+from .links import linked_dirs, resolve_links
+from .options import ClusterOptions, Folders
 from .preflight import check_data, check_values
 from .signals import stop_reason
 
@@ -73,18 +67,14 @@ def _row(values: dict[str, Any], outcome: TaskOutcome, folder: str) -> dict[str,
 def run_sweep(
     notebook: str,
     grid: dict[str, Sequence[Any]],
-    jobs: int = 1,
     preset: str = "full",
-    data_root: str | None = None,
-    runs_root: Path | None = None,
-    notebooks_dir: Path | None = None,
-    scheduler: str | None = None,
-    threads: int | None = DEFAULT_THREADS,
-    progress: bool = True,
+    folders: Folders | None = None,
+    cluster: ClusterOptions | None = None,
     echo: Callable[[str], None] = print,
 ) -> tuple[Path, pd.DataFrame, bool]:
     """Run ``notebook`` once per combination of ``grid`` on Dask workers (see ``cluster``): a local
-    cluster of ``jobs`` processes, or the cluster at ``scheduler``; ``threads`` torch threads each.
+    cluster of ``cluster.jobs`` processes, or the cluster at ``cluster.scheduler``, each with
+    ``cluster.threads`` torch threads. ``folders``: where the notebooks, the runs and the data are.
 
     Everything is checked once, up front. Each run's executed notebook and outputs come back to its
     own folder here; ``results.csv`` is rewritten as each run finishes (with the worker that ran
@@ -92,32 +82,30 @@ def run_sweep(
     folder, the table and whether it was interrupted.
     """
     check_preset(preset)
-    notebooks_dir = notebooks_dir or default_notebooks_dir()
-    selected = select_notebooks(notebook, notebooks_dir)
+    folders, cluster = folders or Folders(), (cluster or ClusterOptions()).check()
+    selected = select_notebooks(notebook, folders.notebooks())
     if len(selected) != 1:
         raise CourseError(f"sweep: {notebook!r} names {len(selected)} notebooks; name exactly one")
     path = selected[0]
     if not grid:
         raise CourseError("sweep: give at least one -p NAME VALUE [VALUE ...]")
-    if jobs < 1:
-        raise CourseError(f"--jobs must be at least 1, got {jobs}")
-    if threads is not None and threads < 1:
-        raise CourseError(f"--threads must be at least 1, got {threads}")
     grid = check_values([path], grid)
-    data_root = check_data(data_root)
+    links = resolve_links(path, grid, folders)  # the same for every combination
+    data_root = check_data(folders.data_root)
 
-    runs_root = Path(runs_root or default_runs_dir()).expanduser().resolve()
     combos = [run._asdict() for run in RunBuilder.get_runs(grid)]
-    with open_engine(jobs, scheduler, echo) as engine:  # a cluster that is not there: no folder
-        sweep_dir = new_stamped_dir(runs_root, f"sweep-{path.stem}-")
+    with open_engine(cluster, echo) as engine:  # a cluster that is not there: no folder
+        for link in links:
+            if link.folder is not None:  # found by the rule, not given with -p
+                echo(link.note(path.stem, link.folder))
+        sweep_dir = new_stamped_dir(folders.runs(), f"sweep-{path.stem}-")
         rows: list[dict[str, Any]] = []
         tasks: list[NotebookTask] = []
         for i, values in enumerate(combos):
             run_dir = sweep_dir / combination_name(i + 1, values)
             run_dir.mkdir()
-            params = parameters_for(path, preset, values, run_dir, data_root, {})
-            tasks.append(NotebookTask(run_dir.name, path, params, data_root,
-                                      input_folders(path, params, notebooks_dir)))
+            params = parameters_for(path, preset, values, run_dir, data_root, linked_dirs(links))
+            tasks.append(NotebookTask(run_dir.name, path, params, input_folders(params)))
             rows.append({**values, "status": Status.NOT_RUN, "seconds": None, "error": "", "worker": "",
                          "host": "", "folder": run_dir.name})
         write_table(rows, sweep_dir)
@@ -138,7 +126,6 @@ def run_sweep(
             tables.append(write_table(rows, sweep_dir))
             plot_sweep(tables[-1], list(grid), sweep_dir)
 
-        interrupted = run_tasks(engine, tasks, save, mark_left, threads=threads, desc="combinations",
-                                progress=progress)
+        interrupted = run_tasks(engine, tasks, save, mark_left, cluster, desc="combinations")
         table = tables[-1]
     return sweep_dir, table, interrupted

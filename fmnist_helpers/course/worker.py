@@ -89,14 +89,17 @@ def _read_tree(folder: Path) -> tuple[dict[str, bytes], list[str]]:
     return files, left_out
 
 
-def _data_root(requested: str | None) -> tuple[str | None, str]:
-    """The worker's data root: the client's folder if it exists here, else the worker's own
-    ``$FMNIST_DATA`` (or ``data/``); ``(root, "")`` or ``(None, what is wrong)``. Never downloads."""
+def _data_root(given: str | None) -> tuple[str | None, str]:
+    """The data root on this machine, resolved once here: the ``data_root`` parameter as the client
+    resolved and checked it, when this machine has that folder (the same machine, a shared
+    filesystem); else this machine's own ``$FMNIST_DATA`` (or ``data/``), checked here and never
+    downloaded. ``(root, "")`` or ``(None, what is wrong)``."""
+    if given and Path(given).is_dir():
+        return given, ""
     from fmnist_helpers.data import DataCorruptError, DataMissingError, DataRootError, ensure_fashion_mnist
 
-    candidate = requested if requested and Path(requested).is_dir() else None
     try:
-        return str(ensure_fashion_mnist(candidate, download=False)), ""
+        return str(ensure_fashion_mnist(None, download=False)), ""
     except (DataMissingError, DataCorruptError, DataRootError) as error:
         return None, f"no usable Fashion-MNIST data: {' '.join(str(error).split())}"
 
@@ -104,8 +107,9 @@ def _data_root(requested: str | None) -> tuple[str | None, str]:
 def run_task(task: Mapping[str, Any]) -> dict[str, Any]:
     """Execute one notebook as ``task`` describes it; return what happened and its output files.
 
-    ``task``: ``notebook`` (file name), ``source`` (its bytes), ``parameters``, ``data_root`` (the
-    client's), ``inputs`` (``{parameter: {relative path: bytes}}``), ``threads`` (torch threads of
+    ``task``: ``notebook`` (file name), ``source`` (its bytes), ``parameters`` (as the client made
+    them: the parameters the runner sets, ``out_dir`` and ``data_root``, get this machine's folders),
+    ``inputs`` (``{parameter: {relative path: bytes}}``), ``threads`` (torch threads of
     the kernel; None keeps torch's default), ``timeout`` (seconds for the whole notebook),
     ``allow_errors``, ``versions`` (the client's ``environment_versions()``) and, for a submission
     to grade, ``grading`` (see ``grading_task.grade_notebook``). The answer:
@@ -119,6 +123,7 @@ def run_task(task: Mapping[str, Any]) -> dict[str, Any]:
         from fmnist_helpers.course.environment import temporary_environment
         from fmnist_helpers.course.execute import run_notebook
         from fmnist_helpers.course.scratch import scratch_prefix
+        from fmnist_helpers.parameters import parameter
     except ImportError as error:
         return _failure(address, host, f"the course is not installed ({error}); install it there "
                                        "with the client's requirements.txt and `pip install .`")
@@ -129,11 +134,9 @@ def run_task(task: Mapping[str, Any]) -> dict[str, Any]:
         return _failure(address, host, "refused: " + ", ".join(differ))
 
     parameters = dict(task["parameters"])
-    if "data_root" in parameters:
-        root, problem = _data_root(task.get("data_root"))
-        if root is None:
-            return _failure(address, host, problem)
-        parameters["data_root"] = root
+    root, problem = _data_root(parameters["data_root"]) if "data_root" in parameters else (None, "")
+    if problem:
+        return _failure(address, host, problem)
 
     # named after this worker process: if it is killed, the client removes the folder (scratch)
     with tempfile.TemporaryDirectory(prefix=scratch_prefix("fmnist-course-")) as temporary:
@@ -146,8 +149,8 @@ def run_task(task: Mapping[str, Any]) -> dict[str, Any]:
             parameters[name] = str(folder / "inputs" / name)
         out_dir = folder / "out"
         out_dir.mkdir()
-        if "out_dir" in parameters:
-            parameters["out_dir"] = str(out_dir)
+        here = {"out_dir": str(out_dir), "data_root": root}  # the folders the runner sets, on this machine
+        parameters.update({name: here[name] for name in parameters if parameter(name).runner})
 
         # What the kernel's Jupyter files go to (run_notebook keeps its sockets and connection file
         # in a folder of their own), inside this task's folder: gone with it.
@@ -158,9 +161,8 @@ def run_task(task: Mapping[str, Any]) -> dict[str, Any]:
         if task.get("grading"):  # a submission: executed, probed and judged (grading_task)
             from fmnist_helpers.course.grading_task import grade_notebook
 
-            grading = {**task["grading"], "data_root": parameters.get("data_root")}
-            result, checks, sandbox = grade_notebook(folder, notebook, out_dir, parameters, grading,
-                                                     task.get("timeout"), kernel_env)
+            result, checks, sandbox = grade_notebook(folder, notebook, out_dir, parameters,
+                                                     task["grading"], task.get("timeout"), kernel_env)
         else:
             with temporary_environment(kernel_env):  # a worker runs one task at a time
                 result = run_notebook(notebook, out_dir, parameters, timeout=task.get("timeout"),
