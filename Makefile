@@ -11,16 +11,17 @@ NBVAL_COPIES := build/nbval
 # also holds under plain papermill and in JupyterLab. JupyterLab as root needs --allow-root.
 LAB_FLAGS := $(if $(filter 0,$(shell id -u)),--allow-root)
 
-.PHONY: env course test lab lint notebooks student bench site test-browser clean help
+.PHONY: env course test lab lint notebooks student bench search site test-browser clean help
 
 help:
 	@echo "make course     run every notebook in order into runs/<timestamp>/ (the main job)"
 	@echo "make test       unit tests, papermill quick runs and nbval checks of the notebooks"
 	@echo "make lab        JupyterLab on the course, opened at notebooks/ (OPEN=student: the student copies)"
-	@echo "make lint       ruff on the package, tests and notebooks"
+	@echo "make lint       the pre-commit hooks on every file: ruff, and notebooks as refresh writes them"
 	@echo "make notebooks  re-execute the committed notebooks in place with their defaults"
 	@echo "make student    student copies (solutions stubbed, outputs cleared) in student/"
 	@echo "make bench      seconds per epoch: per-item loader (0/2 workers), in-memory, compute floor"
+	@echo "make search     the validation search behind notebook 12's final epochs and learning rate"
 	@echo "make site       the course as a website in build/site/ (ARGS=\"--edition instructor\": with answers)"
 	@echo "make test-browser  the website (both editions) and JupyterLab on student copies, in headless Chromium"
 
@@ -55,8 +56,10 @@ lab: $(STAMP)
 		make student writes the student copies)" >&2; exit 2; }
 	$(BIN)/jupyter lab $(LAB_FLAGS) --ServerApp.root_dir="$(CURDIR)" --LabApp.default_url="/lab/tree/$(OPEN)"
 
+# The hooks of .pre-commit-config.yaml (ruff, notebook hygiene) on every file git tracks or would
+# add (new files too), as a commit would run them on the files it changes.
 lint: $(STAMP)
-	$(BIN)/ruff check .
+	git ls-files -z --cached --others --exclude-standard | xargs -0 $(BIN)/pre-commit run --files
 
 notebooks: $(STAMP)
 	$(BIN)/fmnist-course refresh $(ARGS)
@@ -66,6 +69,9 @@ student: $(STAMP)
 
 bench: $(STAMP)
 	$(BIN)/python benchmarks/epoch_time.py $(ARGS)
+
+search: $(STAMP)
+	$(BIN)/python benchmarks/capstone_search.py $(ARGS)
 
 site: $(SITE_STAMP)
 	$(BIN)/python -m fmnist_helpers.course.website $(ARGS)

@@ -1,8 +1,9 @@
-"""Every committed notebook follows the course's conventions (COURSE_DESIGN.md)."""
+"""Every committed notebook follows the course's conventions (docs/design.md, "How a notebook is built")."""
 
 from __future__ import annotations
 
 import ast
+import json
 import re
 
 import nbformat
@@ -10,6 +11,8 @@ import pytest
 from IPython.core.inputtransformer2 import TransformerManager
 
 from fmnist_helpers.course.catalog import discover_notebooks, notebook_parameters
+from fmnist_helpers.course.hygiene import file_problems, notebook_problems
+from fmnist_helpers.course.hygiene import main as hygiene_main
 from fmnist_helpers.course.student import has_answer
 
 NOTEBOOKS = discover_notebooks()
@@ -71,20 +74,48 @@ def test_summary_exercises_and_solutions(notebook):
 
 
 def test_committed_outputs_are_complete_and_clean(notebook):
-    _, nb = notebook
+    """What refresh writes and the pre-commit hook checks (``hygiene``): clean metadata, the kernel
+    spec exactly as JupyterLab writes it (opening the notebook does not mark it modified), run top
+    to bottom, no error or widget output."""
+    path, nb = notebook
+    assert not file_problems(path)
     # exactly what JupyterLab writes, so opening the notebook does not mark it modified
     assert nb.metadata["kernelspec"] == {"display_name": "Python 3 (ipykernel)", "language": "python",
                                          "name": "python3"}
-    assert set(nb.metadata) <= {"kernelspec", "language_info"}
-    code = [c for c in nb.cells if c.cell_type == "code"]
-    assert all(c.execution_count is not None for c in code if c.source.strip()), "unexecuted cells"
-    assert [c.execution_count for c in code] == list(range(1, len(code) + 1)), "not run top to bottom"
-    for cell in code:
-        assert not any(o.output_type == "error" for o in cell.outputs)
-        assert not re.search(r";\s*$", cell.source), "a trailing ';' hides output (nbval ignores it)"
-        assert set(cell.metadata) <= {"tags", "nbgrader"}
+    for cell in nb.cells:
+        if cell.cell_type == "code":
+            assert not re.search(r";\s*$", cell.source), "a trailing ';' hides output (nbval ignores it)"
 
 
 def test_deterministic_cells_are_checked_by_nbval(notebook):
     _, nb = notebook
     assert any("nbval-check-output" in c.metadata.get("tags", []) for c in nb.cells)
+
+
+def test_the_hygiene_check_finds_what_refresh_would_clean():
+    path = NOTEBOOKS[0]
+    dirty = nbformat.read(path, as_version=4)
+    dirty.metadata["widgets"] = {"application/vnd.jupyter.widget-state+json": {"state": {}}}
+    dirty.metadata["papermill"] = {"duration": 1.0}
+    code = [c for c in dirty.cells if c.cell_type == "code"]
+    code[0].metadata["execution"] = {"iopub.execute_input": "2026-11-28T16:30:00"}
+    code[1].execution_count = None
+    code[-1].outputs.append(nbformat.v4.new_output("error", ename="ValueError", evalue="", traceback=[]))
+    problems = "\n".join(notebook_problems(dirty, path.stem))
+    for expected in ("remove papermill, widgets", "metadata ['execution', 'tags']", "not run top to bottom",
+                     "an error output (ValueError)"):
+        assert expected in problems
+
+
+def test_the_hygiene_hook_reads_the_file_as_stored(tmp_path, capsys):
+    """A trust signature is dropped by nbformat as it reads a file, but the file still holds it."""
+    stored = json.loads(NOTEBOOKS[0].read_text())
+    stored["metadata"]["signature"] = "sha256:0123"
+    dirty = tmp_path / NOTEBOOKS[0].name
+    dirty.write_text(json.dumps(stored))
+    assert file_problems(dirty) == ["notebook metadata: remove signature"]
+    assert hygiene_main([str(NOTEBOOKS[0]), str(dirty)]) == 1
+    assert capsys.readouterr().out.splitlines() == [
+        f"{dirty}: notebook metadata: remove signature",
+        f"{dirty}: re-execute it: fmnist-course refresh --only {dirty.name[:2]}"]
+    assert hygiene_main([str(NOTEBOOKS[0])]) == 0

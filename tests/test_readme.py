@@ -8,7 +8,7 @@ import nbformat
 import pytest
 
 from fmnist_helpers.course.catalog import discover_notebooks
-from fmnist_helpers.course.readme import RESULT_SENTENCES, load_results, update_readme
+from fmnist_helpers.course.measured import RESULT_SENTENCES, load_results, update_readme
 
 NUMBER = re.compile(r"\d[\d,]*\.?\d*")
 
@@ -44,28 +44,45 @@ def test_every_readme_result_is_an_output_of_its_committed_notebook(path):
         assert f"{float(number):.{decimals}f}" in shown, f"{path.stem}: {number} ({sentence})"
 
 
-def test_seeds_sweep_is_recorded_and_summarised(tmp_path, monkeypatch):
-    from fmnist_helpers.course import readme
-
-    monkeypatch.setattr(readme, "results_dir", lambda: tmp_path / "results")
-    sweep = tmp_path / "sweep-12_accuracy_ladder-2026-11-28_20-00-00" / "results.csv"
-    sweep.parent.mkdir()
-    sweep.write_text("seed,status,test_accuracy,parameter_count\n"
-                     "1,ok,0.9380,70330\n0,ok,0.9361,70330\n2,ok,0.9365,70330\n3,failed,,\n")
-    readme.record_seeds_sweep(sweep)
-    table = readme.seeds_table(readme.load_results("capstone_seeds"))
-    assert table.splitlines()[2:5] == ["| 0 | 0.9361 |", "| 1 | 0.9380 |", "| 2 | 0.9365 |"]
-    assert table.endswith("Mean 0.9369, standard deviation 0.0010, from 0.9361 to 0.9380 over 3 seeds.")
+SEARCH = {
+    "rows": [{"epochs": 30, "lr": 0.01, "augment": True, "seed": 0, "validation_accuracy": 0.93412},
+             {"epochs": 30, "lr": 0.01, "augment": True, "seed": 1, "validation_accuracy": 0.9322},
+             {"epochs": 15, "lr": 0.01, "augment": False, "seed": 0, "validation_accuracy": 0.9301}],
+    "reference_seeds": {"accuracies": [0.93412, 0.9322], "mean": 0.9332, "sd": 0.0014},
+    "yardstick": 0.0038, "provenance": {"parameters": {"seeds": [0, 1]}},
+}
+SEARCH["chosen"] = SEARCH["rows"][0]
 
 
-def test_a_sweep_of_another_notebook_is_refused(tmp_path, monkeypatch):
-    from fmnist_helpers.course import readme
-    from fmnist_helpers.course.catalog import CourseError
+def test_the_search_block_shows_every_row_and_the_choice():
+    from fmnist_helpers.course import measured
 
-    monkeypatch.setattr(readme, "results_dir", lambda: tmp_path / "results")
-    sweep = tmp_path / "sweep-04_training-2026-11-28_20-00-00" / "results.csv"
-    sweep.parent.mkdir()
-    sweep.write_text("seed,status,test_accuracy\n0,ok,0.87\n1,ok,0.86\n")
-    with pytest.raises(CourseError, match="not the results.csv of a sweep of notebook 12 over seeds"):
-        readme.record_seeds_sweep(sweep)
-    assert not (tmp_path / "results").exists()
+    table, choice = measured.search_block(SEARCH).split("\n\n")
+    assert table.splitlines()[2:] == ["| 30 | 0.01 | yes | 0 | **0.9341** |",
+                                      "| 30 | 0.01 | yes | 1 | 0.9322 |",
+                                      "| 15 | 0.01 | no | 0 | 0.9301 |"]
+    assert choice == ("The reference setting over seeds 0, 1: validation accuracy 0.9332 on average, "
+                      "standard deviation 0.0014, so a yardstick of 0.0038. Chosen: **30 epochs at a peak "
+                      "learning rate of 0.01, with augmentation**, validation accuracy 0.9341.")
+
+
+def test_the_published_figures_come_from_the_benchmark_rows():
+    from fmnist_helpers.course import measured
+
+    text = measured.published_block({"12_accuracy_ladder": {"metrics": {
+        "test_accuracy": 0.9335, "parameter_count": 70_330, "flip_tta": False}}})
+    assert "human performance 0.835; convolutional networks with two to five convolutional layers " \
+           "0.876–0.939 (15 rows)" in text
+    assert ("reaches 0.9335: above 12 of these 15 rows; the best is 2 Conv+2 FC (random horizontal flips), "
+            "0.939.") in text
+    assert measured.published_block({}).count("Notebook 12") == 0
+
+
+def test_gpu_figures_reported_elsewhere_are_quoted_with_their_source():
+    from fmnist_helpers.course import measured
+
+    reported = measured.load_results("gpu_reported")
+    sentence = measured.reported_gpu_sentences(reported)
+    assert sentence.startswith(f"Reported in {reported['source']}, measured on {reported['machine']}")
+    assert "not re-measured here" in sentence and "0.585 s on CUDA against 4.7 s" in sentence
+    assert measured.reported_gpu_sentences({}) == ""

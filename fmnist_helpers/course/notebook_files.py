@@ -5,6 +5,7 @@
 - ``clean_metadata``: run-specific metadata dropped, the kernel spec as JupyterLab writes it
   (nbconvert's ``ClearMetadataPreprocessor``);
 - ``StubSolutions``: answers out, stubs in (the student copy's and the site's student edition);
+- ``student_copy``: the notebook a student gets (``make student``, the site's student download);
 - ``first_line``: how messages name a cell.
 
 The answer markers are nbgrader's: in a code cell, the lines between ``### BEGIN SOLUTION`` and
@@ -16,6 +17,7 @@ so nbgrader's ``ClearSolutions`` finds the same answers (``mark_for_nbgrader``).
 
 from __future__ import annotations
 
+import hashlib
 import json
 import re
 from typing import Any
@@ -43,6 +45,8 @@ CLEAN_METADATA = ClearMetadataPreprocessor(
 nbgrader's cell metadata."""
 
 KEPT_CELL_METADATA = ("tags", "nbgrader")
+
+COPY_KEY = "fmnist_course"  # notebook metadata of a student copy: {"cells_sha256": ...}
 
 
 def copy_of(notebook: nbformat.NotebookNode) -> nbformat.NotebookNode:
@@ -156,3 +160,18 @@ def mark_for_nbgrader(notebook: nbformat.NotebookNode, prefix: str) -> nbformat.
         else:
             cell.metadata.pop("nbgrader", None)
     return notebook
+
+
+def student_copy(notebook: nbformat.NotebookNode) -> nbformat.NotebookNode:
+    """The student version of ``notebook`` (the original is not changed): answers stubbed, answer
+    prose dropped, every output cleared, metadata cleaned; stubbed cells tagged
+    ``raises-exception``."""
+    copy = clean_metadata(clear_outputs(without_answers(notebook, tag_stubs=True)))
+    copy.metadata[COPY_KEY] = {"cells_sha256": cells_digest(copy)}
+    return copy
+
+
+def cells_digest(notebook: nbformat.NotebookNode) -> str:
+    """A hash of the notebook's cell types and sources (what a student edits)."""
+    text = json.dumps([[c.cell_type, c.source] for c in notebook.cells])
+    return hashlib.sha256(text.encode()).hexdigest()

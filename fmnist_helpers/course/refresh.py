@@ -13,8 +13,8 @@ from ..results import default_out_dir, load_metrics
 from .catalog import CourseError, default_notebooks_dir, select_notebooks
 from .environment import temporary_environment
 from .execute import NotebookResult, Status, run_notebook
+from .measured import record_notebook
 from .notebook_files import clean_metadata, mark_for_nbgrader
-from .readme import record_notebook
 
 
 def refresh_notebook(path: Path, timeout: float = 3600) -> NotebookResult:

@@ -1,10 +1,12 @@
 """Student copies: answers replaced by stubs, answer prose dropped, outputs cleared.
 
-The answers and their markers are described in ``notebook_files`` (nbgrader's markers): a solution
-region becomes ``# YOUR CODE HERE`` and ``raise NotImplementedError()`` at the marker's indentation,
-a solution-tagged code cell becomes that stub, a solution-tagged markdown cell is dropped. Each
-stubbed cell is tagged ``raises-exception``, so Run All in JupyterLab goes on past a stub that is not
-answered yet and every later check cell still shows its hint.
+This module writes the copies; one copy is ``notebook_files.student_copy`` (shared with the
+website's student edition). The answers and their markers are described in ``notebook_files``
+(nbgrader's markers): a solution region becomes ``# YOUR CODE HERE`` and ``raise
+NotImplementedError()`` at the marker's indentation, a solution-tagged code cell becomes that stub, a
+solution-tagged markdown cell is dropped. Each stubbed cell is tagged ``raises-exception``, so Run
+All in JupyterLab goes on past a stub that is not answered yet and every later check cell still shows
+its hint.
 
 A copy records a hash of its cells; making copies again never overwrites a copy whose cells were
 edited since (a student's work): the new copy is written beside it and the command says so. A
@@ -14,8 +16,6 @@ written.
 
 from __future__ import annotations
 
-import hashlib
-import json
 from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -26,38 +26,24 @@ from ..paths import course_dir, numbered_notebooks
 from .catalog import CourseError, default_notebooks_dir, select_notebooks
 from .notebook_files import (  # noqa: F401  (STUB, has_answer, ... are this module's API too)
     BEGIN,
+    COPY_KEY,
     END,
     SOLUTION_TAG,
     STUB,
+    cells_digest,
     clean_metadata,
     clear_outputs,
     has_answer,
     is_tagged,
     stub_solution_regions,
+    student_copy,
     without_answers,
 )
-
-COPY_KEY = "fmnist_course"  # notebook metadata of a copy: {"cells_sha256": ...}
 
 
 def default_student_dir() -> Path:
     """``student/`` in the course folder."""
     return course_dir() / "student"
-
-
-def student_copy(notebook: nbformat.NotebookNode) -> nbformat.NotebookNode:
-    """The student version of ``notebook`` (the original is not changed): answers stubbed, answer
-    prose dropped, every output cleared, metadata cleaned; stubbed cells tagged
-    ``raises-exception``."""
-    copy = clean_metadata(clear_outputs(without_answers(notebook, tag_stubs=True)))
-    copy.metadata[COPY_KEY] = {"cells_sha256": cells_digest(copy)}
-    return copy
-
-
-def cells_digest(notebook: nbformat.NotebookNode) -> str:
-    """A hash of the notebook's cell types and sources (what a student edits)."""
-    text = json.dumps([[c.cell_type, c.source] for c in notebook.cells])
-    return hashlib.sha256(text.encode()).hexdigest()
 
 
 def was_edited(path: Path) -> bool:

@@ -15,7 +15,7 @@ the folder can be served from any path or opened from disk. Two editions come fr
 
 The pages are written into ``build/site-src/<edition>/`` from the notebooks (one page each), the
 README (home page, instructors' page) and ``results/`` (the measured results, rendered by
-``readme.render_blocks``), then built with ``docs/conf.py``.
+``measured.render_blocks``), then built with ``docs/conf.py``.
 """
 
 from __future__ import annotations
@@ -34,9 +34,8 @@ import nbformat
 
 from ..paths import course_dir
 from .catalog import CourseError, discover_notebooks, notebook_number
-from .notebook_files import copy_of, has_answer, without_answers
-from .readme import update_readme
-from .student import student_copy
+from .measured import update_readme
+from .notebook_files import copy_of, has_answer, student_copy, without_answers
 
 EDITIONS = ("student", "instructor")
 ANSWER_TAG = "answer"
@@ -284,7 +283,7 @@ def notebook_page(notebook: nbformat.NotebookNode, path: Path, edition: str) -> 
 
 def results_page(readme: str, target: Path) -> None:
     """``results.md``: the README's measured section with its tables rendered afresh from
-    ``results/`` (``readme.update_readme`` on the page itself)."""
+    ``results/`` (``measured.update_readme`` on the page itself)."""
     body = shift_headings(_section(readme, "Measured on this project's machine"), -1)
     target.write_text(f"# Measured results\n\n{body}\n")
     try:
