@@ -14,8 +14,9 @@ set, in one process and one run (``fmnist_helpers.Network`` unless said otherwis
 - ``inference``: predictions for the 10000 test images in batches of 1000 (in-memory tensors,
   ``torch.no_grad()``), with the ``in_memory`` network;
 - ``capstone``: notebook 12's final model, ``CapstoneNet`` (70,330 parameters, ``channels_last``),
-  trained the notebook's way (normalized in-memory batches of 100, ``fh.Augment``: random crop with
-  padding 2 and horizontal flip per batch, label smoothing 0.1, Adam) with 1 and with 2 torch
+  trained like the notebook's augmented rungs (normalized in-memory batches of 100, ``fh.Augment``:
+  random crop with padding 2 and horizontal flip per batch, Adam; and label smoothing 0.1, which
+  costs no measurable time) with 1 and with 2 torch
   threads, whatever ``--threads`` says.
 
 To make the comparison fair, every configuration first trains a few warm-up batches, then the

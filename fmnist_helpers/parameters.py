@@ -118,6 +118,7 @@ PARAMETERS: dict[str, Parameter] = {
     "max_batches": Parameter(Limits(minimum=1), presets={"quick": 50}),
     "num_workers": Parameter(Limits(minimum=0)),
     "lr": Parameter(Limits(above=0)),
+    "final_lr": Parameter(Limits(above=0)),  # 12: the final model's peak learning rate
     "lr_decay": Parameter(Limits(above=0, maximum=1)),
     "max_misclassified": Parameter(Limits(minimum=1)),
     "top_pairs": Parameter(Limits(minimum=1, maximum=90)),

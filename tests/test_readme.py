@@ -86,3 +86,18 @@ def test_gpu_figures_reported_elsewhere_are_quoted_with_their_source():
     assert sentence.startswith(f"Reported in {reported['source']}, measured on {reported['machine']}")
     assert "not re-measured here" in sentence and "0.585 s on CUDA against 4.7 s" in sentence
     assert measured.reported_gpu_sentences({}) == ""
+
+
+def test_every_day_a_notebook_was_measured_has_a_host_speed_reading():
+    from fmnist_helpers.course import measured
+    from fmnist_helpers.course.catalog import CourseError
+
+    host = {"machine": "2 CPU cores", "reference_host_speed_s": 2.6,
+            "readings": [{"date": "2026-12-04", "host_speed_s": [4.0, 6.8], "measured": "notebooks 01-11"}]}
+    notebooks = {"01_a": {"metrics": {"measured_on": {"date": "2026-12-04T21:05:06+00:00"}}}}
+    block = measured.machine_block(host, notebooks)
+    assert block.endswith("reads 2.6 s; more is slower): notebooks 01-11 on 2026-12-04, when it read "
+                          "4.0 to 6.8 s.")
+    notebooks["12_b"] = {"metrics": {"measured_on": {"date": "2026-12-05T02:00:00+00:00"}}}
+    with pytest.raises(CourseError, match="no host_speed reading for 2026-12-05"):
+        measured.machine_block(host, notebooks)

@@ -83,8 +83,10 @@ RESULT_SENTENCES: dict[str, Callable[[Metrics], str]] = {
                     f"{'yes' if all(m['allclose'].values()) else 'NO'}",
     "11": lambda m: f"**batch norm test accuracy {m['bn_test_accuracy']:.4f}**",
     "12": lambda m: f"**test accuracy {m['test_accuracy']:.4f}** with "
-                    f"{m['parameter_count']:,} parameters, {m['training_minutes']:.1f} minutes of "
-                    f"training ({_mean(m['seconds_per_epoch']):.1f} s per epoch)",
+                    f"{m['parameter_count']:,} parameters after {m['epochs']} epochs, "
+                    f"{m['training_minutes']:.1f} minutes of training ({_mean(m['seconds_per_epoch']):.1f} s "
+                    f"per epoch); validation {m['final_validation_accuracy']:.4f} before retraining on all "
+                    f"{m['final_train_images']:,} images",
     "13": lambda m: f"**{m['chosen']}** chosen on validation over {len(m['run_seeds'])} seeds: "
                     f"test accuracy {m['test_accuracy']:.4f} ± {m['test_accuracy_sd']:.4f}",
     "14": lambda m: f"photo-like test images: {m['naive_accuracy']:.3f} resized, "
@@ -236,9 +238,35 @@ def reported_gpu_sentences(reported: Mapping[str, Any]) -> str:
             f"{nb12['training_minutes']} minutes of training, test accuracy {nb12['test_accuracy']}.")
 
 
+def machine_block(host: Mapping[str, Any], notebooks: Mapping[str, Any]) -> str:
+    """Where and when the README's numbers were measured: the machine, and its reading of
+    ``../shared/tools/host_speed.py`` on each day (``results/host.json``), which every day a
+    notebook in ``notebooks.json`` was measured must have."""
+    if not host:
+        raise CourseError("results/host.json is missing: record the machine and its host_speed readings")
+    days = {entry["metrics"]["measured_on"]["date"][:10] for entry in notebooks.values()
+            if "measured_on" in entry.get("metrics", {})}
+    recorded = {reading["date"] for reading in host["readings"]}
+    if days - recorded:
+        missing = ", ".join(sorted(days - recorded))
+        raise CourseError(f"results/host.json has no host_speed reading for {missing}, when notebooks in "
+                          "results/notebooks.json were measured")
+    readings = []
+    for reading in sorted(host["readings"], key=lambda r: r["date"]):
+        speeds = reading["host_speed_s"]
+        speed = f"{speeds[0]} s" if len(speeds) == 1 else f"{min(speeds)} to {max(speeds)} s"
+        readings.append(f"{reading['measured']} on {reading['date']}, when it read {speed}")
+    return (f"All numbers below were measured on the project's machine, with nothing else running "
+            f"unless a block says otherwise: "
+            f"{host['machine']}. Machines differ several-fold in speed, and so did this one from day "
+            f"to day, as `../shared/tools/host_speed.py` shows (the course's reference machine reads "
+            f"{host['reference_host_speed_s']} s; more is slower): " + "; ".join(readings) + ".")
+
+
 def render_blocks() -> dict[str, str]:
     """Every generated README block, by name."""
-    return {"notebooks": notebooks_table(load_results("notebooks"), load_results("quick")),
+    return {"machine": machine_block(load_results("host"), load_results("notebooks")),
+            "notebooks": notebooks_table(load_results("notebooks"), load_results("quick")),
             "bench": bench_table(load_results("epoch_time")),
             "gpu": "\n\n".join(filter(None, [gpu_table(load_results("gpu_09_metrics")),
                                                reported_gpu_sentences(load_results("gpu_reported"))])),
